@@ -1,0 +1,5 @@
+// One Register function per native module; addon.cc calls each.
+#pragma once
+#include <napi.h>
+
+void RegisterHistogram(Napi::Env env, Napi::Object exports);

@@ -1,0 +1,22 @@
+import { defineStore } from 'pinia'
+import { ref } from 'vue'
+import type { AppInfo } from '../../../shared/types'
+import { api } from '../api'
+
+export type Layout = 'four' | 'xy' | 'xz' | 'yz' | '3d'
+
+export const useAppStore = defineStore('app', () => {
+  const info = ref<AppInfo | null>(null)
+  const error = ref<string | null>(null)
+  const layout = ref<Layout>('four')
+
+  async function load() {
+    try {
+      info.value = await api.call('app.info', {})
+    } catch (err) {
+      error.value = (err as Error).message
+    }
+  }
+
+  return { info, error, layout, load }
+})

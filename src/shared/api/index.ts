@@ -1,0 +1,27 @@
+/**
+ * The one contract between the renderer and the engine: every call and every event.
+ * Each area keeps its part in its own file; this table joins them.
+ */
+import type { AppCalls } from './app'
+import type { JobCalls, JobEvents } from './jobs'
+import type { VolumeCalls } from './volume'
+
+export interface ApiCalls extends AppCalls, JobCalls, VolumeCalls {}
+export type ApiEvents = JobEvents
+
+export type Method = keyof ApiCalls
+export type ArgsOf<M extends Method> = ApiCalls[M]['args']
+export type ResultOf<M extends Method> = ApiCalls[M]['result']
+export type EventName = keyof ApiEvents
+
+/** What the renderer talks to: the preload bridge in Electron, a WebSocket client in the browser. */
+export interface StudioApi {
+  call<M extends Method>(method: M, args: ArgsOf<M>): Promise<ResultOf<M>>
+  on<E extends EventName>(event: E, handler: (payload: ApiEvents[E]) => void): () => void
+}
+
+/** The engine side: one async function per call. */
+export type ApiHandlers = { [M in Method]: (args: ArgsOf<M>) => Promise<ResultOf<M>> }
+
+export const IPC_CALL_CHANNEL = 'studio:call'
+export const IPC_EVENT_CHANNEL = 'studio:event'
