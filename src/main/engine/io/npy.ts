@@ -1,0 +1,153 @@
+/**
+ * NumPy .npy files (format versions 1-3, little-endian, C order): the exchange format of the
+ * CLI and of reference data made with Python.
+ */
+import { closeSync, openSync, readFileSync, readSync, writeFileSync } from 'node:fs'
+import { StudioError } from '../../../shared/errors'
+
+export type NpyDType = 'uint8' | 'int8' | 'uint16' | 'int16' | 'uint32' | 'int32' | 'int64' | 'uint64' | 'float32' | 'float64' | 'bool'
+export type NpyArray =
+  | Uint8Array
+  | Int8Array
+  | Uint16Array
+  | Int16Array
+  | Uint32Array
+  | Int32Array
+  | BigInt64Array
+  | BigUint64Array
+  | Float32Array
+  | Float64Array
+
+export interface Npy {
+  dtype: NpyDType
+  shape: number[]
+  data: NpyArray
+}
+
+const DESCR: Record<string, NpyDType> = {
+  '|u1': 'uint8',
+  '|i1': 'int8',
+  '|b1': 'bool',
+  '<u2': 'uint16',
+  '<i2': 'int16',
+  '<u4': 'uint32',
+  '<i4': 'int32',
+  '<u8': 'uint64',
+  '<i8': 'int64',
+  '<f4': 'float32',
+  '<f8': 'float64',
+}
+const CTOR = {
+  uint8: Uint8Array,
+  bool: Uint8Array,
+  int8: Int8Array,
+  uint16: Uint16Array,
+  int16: Int16Array,
+  uint32: Uint32Array,
+  int32: Int32Array,
+  uint64: BigUint64Array,
+  int64: BigInt64Array,
+  float32: Float32Array,
+  float64: Float64Array,
+} as const
+const MAGIC = '\x93NUMPY'
+
+export interface NpyHeader {
+  dtype: NpyDType
+  shape: number[]
+  /** Byte offset of the data in the file. */
+  dataOffset: number
+}
+
+export function parseNpyHeader(bytes: Uint8Array, file: string): NpyHeader {
+  const bad = (why: string) => new StudioError('bad_format', `${file}: not a readable .npy file: ${why}`, { file })
+  if (bytes.length < 10 || String.fromCharCode(...bytes.subarray(0, 6)) !== MAGIC) throw bad('missing the \\x93NUMPY magic')
+  const major = bytes[6]
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength)
+  const [headerLen, at] = major === 1 ? [view.getUint16(8, true), 10] : [view.getUint32(8, true), 12]
+  if (major < 1 || major > 3) throw bad(`format version ${major}`)
+  if (bytes.length < at + headerLen) throw bad('header is truncated')
+  const header = new TextDecoder().decode(bytes.subarray(at, at + headerLen))
+  const descr = /'descr':\s*'([^']+)'/.exec(header)?.[1]
+  const fortran = /'fortran_order':\s*(True|False)/.exec(header)?.[1]
+  const shapeText = /'shape':\s*\(([^)]*)\)/.exec(header)?.[1]
+  if (descr === undefined || fortran === undefined || shapeText === undefined) throw bad('header is malformed')
+  if (fortran === 'True') throw bad('Fortran-ordered arrays are not supported; save with np.ascontiguousarray')
+  const dtype = DESCR[descr.replace(/^=/, '<')]
+  if (!dtype) throw bad(`dtype ${descr} is not supported (big-endian or exotic)`)
+  const shape = shapeText
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s !== '')
+    .map(Number)
+  if (shape.some((n) => !Number.isInteger(n) || n < 0)) throw bad(`shape (${shapeText}) is malformed`)
+  return { dtype, shape, dataOffset: at + headerLen }
+}
+
+export function readNpy(file: string): Npy {
+  let bytes: Buffer
+  try {
+    bytes = readFileSync(file)
+  } catch (err) {
+    throw new StudioError('not_found', `${file}: cannot read: ${(err as Error).message}`, { file })
+  }
+  const { dtype, shape, dataOffset } = parseNpyHeader(bytes, file)
+  const count = shape.reduce((a, b) => a * b, 1)
+  const ctor = CTOR[dtype]
+  const need = count * ctor.BYTES_PER_ELEMENT
+  if (bytes.length - dataOffset < need) {
+    throw new StudioError('bad_format', `${file}: truncated: ${bytes.length - dataOffset} data bytes, shape needs ${need}`, { file })
+  }
+  // Copy into a fresh, aligned buffer.
+  const data = new ctor(count)
+  new Uint8Array(data.buffer).set(bytes.subarray(dataOffset, dataOffset + need))
+  return { dtype, shape, data }
+}
+
+/** Reads only the header of a .npy file (cheap for large files). */
+export function readNpyHeader(file: string): NpyHeader {
+  const fd = openSync(file, 'r')
+  try {
+    const head = new Uint8Array(65536 + 12)
+    const n = readSync(fd, head, 0, head.length, 0)
+    return parseNpyHeader(head.subarray(0, n), file)
+  } finally {
+    closeSync(fd)
+  }
+}
+
+function descrOf(data: NpyArray): string {
+  const name = {
+    Uint8Array: '|u1',
+    Int8Array: '|i1',
+    Uint16Array: '<u2',
+    Int16Array: '<i2',
+    Uint32Array: '<u4',
+    Int32Array: '<i4',
+    BigUint64Array: '<u8',
+    BigInt64Array: '<i8',
+    Float32Array: '<f4',
+    Float64Array: '<f8',
+  }[data.constructor.name]
+  if (!name) throw new StudioError('bad_input', `npy: cannot write ${data.constructor.name}`)
+  return name
+}
+
+export function encodeNpy(data: NpyArray, shape: number[]): Uint8Array {
+  const count = shape.reduce((a, b) => a * b, 1)
+  if (count !== data.length) throw new StudioError('bad_input', `npy: ${data.length} values do not fill shape (${shape.join(', ')})`)
+  const shapeText = shape.length === 1 ? `(${shape[0]},)` : `(${shape.join(', ')})`
+  let header = `{'descr': '${descrOf(data)}', 'fortran_order': False, 'shape': ${shapeText}, }`
+  const pad = 64 - ((10 + header.length + 1) % 64)
+  header += ' '.repeat(pad % 64) + '\n'
+  const out = new Uint8Array(10 + header.length + data.byteLength)
+  out.set([0x93, ...new TextEncoder().encode('NUMPY'), 1, 0])
+  new DataView(out.buffer).setUint16(8, header.length, true)
+  out.set(new TextEncoder().encode(header), 10)
+  out.set(new Uint8Array(data.buffer, data.byteOffset, data.byteLength), 10 + header.length)
+  return out
+}
+
+export function writeNpy(file: string, data: NpyArray, shape: number[]): void {
+  writeFileSync(file, encodeNpy(data, shape))
+}
