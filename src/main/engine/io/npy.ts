@@ -3,7 +3,14 @@
  * CLI and of reference data made with Python.
  */
 import { closeSync, openSync, readFileSync, readSync, writeFileSync } from 'node:fs'
+import { open, type FileHandle } from 'node:fs/promises'
+import { basename } from 'node:path'
 import { StudioError } from '../../../shared/errors'
+import type { Vec3 } from '../../../shared/types'
+import type { CachedChunk } from './cache'
+import { ChunkedVolume, type VolumeMeta } from './chunked'
+import { BYTES_PER_VOXEL, storedType, type StoredType } from './dtypes'
+import { mapAxes, type VolumeSource } from './volume'
 
 export type NpyDType = 'uint8' | 'int8' | 'uint16' | 'int16' | 'uint32' | 'int32' | 'int64' | 'uint64' | 'float32' | 'float64' | 'bool'
 export type NpyArray =
@@ -106,7 +113,12 @@ export function readNpy(file: string): Npy {
 
 /** Reads only the header of a .npy file (cheap for large files). */
 export function readNpyHeader(file: string): NpyHeader {
-  const fd = openSync(file, 'r')
+  let fd: number
+  try {
+    fd = openSync(file, 'r')
+  } catch (err) {
+    throw new StudioError('not_found', `${file}: cannot read: ${(err as Error).message}`, { file })
+  }
   try {
     const head = new Uint8Array(65536 + 12)
     const n = readSync(fd, head, 0, head.length, 0)
@@ -150,4 +162,62 @@ export function encodeNpy(data: NpyArray, shape: number[]): Uint8Array {
 
 export function writeNpy(file: string, data: NpyArray, shape: number[]): void {
   writeFileSync(file, encodeNpy(data, shape))
+}
+
+/** Target size of one chunk: whole rows of one z-slice, read with one positioned read. */
+const NPY_CHUNK_BYTES = 256 * 1024
+
+/** A .npy file as a volume, read lazily: the file is never loaded whole. */
+class NpyVolume extends ChunkedVolume {
+  constructor(
+    meta: VolumeMeta,
+    private readonly handle: FileHandle,
+    private readonly npyDType: NpyDType,
+    private readonly stored: StoredType,
+    /** Byte offset of voxel (0, 0, 0): after the header and the leading (channel) axes. */
+    private readonly origin: number,
+  ) {
+    super(meta)
+  }
+
+  protected async loadChunk([z, y]: Vec3): Promise<CachedChunk> {
+    const [, sy, sx] = this.shape
+    const y0 = y * this.chunkShape[1]
+    const rows = Math.min(this.chunkShape[1], sy - y0)
+    const ctor = CTOR[this.npyDType]
+    const bytes = new Uint8Array(rows * sx * ctor.BYTES_PER_ELEMENT)
+    const { bytesRead } = await this.handle.read(bytes, 0, bytes.length, this.origin + (z * sy + y0) * sx * ctor.BYTES_PER_ELEMENT)
+    if (bytesRead < bytes.length) {
+      throw new StudioError('bad_format', `${this.path}: truncated: the data ends inside slice ${z}`, { file: this.path })
+    }
+    const raw = new ctor(bytes.buffer, 0, rows * sx)
+    return { data: this.stored.convert ? this.stored.convert(raw) : (raw as CachedChunk['data']), dims: [1, rows, sx] }
+  }
+
+  protected override async release(): Promise<void> {
+    await this.handle.close()
+  }
+}
+
+/** Opens a .npy file as a volume: 3D, or 2D (one slice), or 4D/5D with singleton or channel axes first. */
+export async function openNpy(file: string, options: { channel?: number } = {}): Promise<VolumeSource> {
+  const header = readNpyHeader(file)
+  const stored = storedType(header.dtype, file)
+  const axes = mapAxes(header.shape, file, options.channel)
+  const bpe = CTOR[header.dtype].BYTES_PER_ELEMENT
+  const [sz, sy, sx] = axes.shape
+  const plane = sz * sy * sx
+  // Flat index of the first voxel of the chosen channel, over the leading axes in C order.
+  let lead = 0
+  header.shape.slice(0, axes.lead.length).forEach((n, i) => (lead = lead * n + axes.lead[i]))
+  const origin = header.dataOffset + lead * plane * bpe
+  const handle = await open(file, 'r')
+  const size = (await handle.stat()).size
+  if (size < origin + plane * bpe) {
+    await handle.close()
+    throw new StudioError('bad_format', `${file}: truncated: ${size} bytes, shape (${header.shape.join(', ')}) needs ${header.dataOffset + header.shape.reduce((a, b) => a * b, 1) * bpe}`, { file })
+  }
+  const rows = Math.max(1, Math.min(sy, Math.floor(NPY_CHUNK_BYTES / Math.max(1, sx * BYTES_PER_VOXEL[stored.dtype]))))
+  const meta: VolumeMeta = { name: basename(file), path: file, format: 'npy', shape: axes.shape, dtype: stored.dtype, chunkShape: [1, rows, sx] }
+  return new NpyVolume(meta, handle, header.dtype, stored, origin)
 }

@@ -1,6 +1,6 @@
 /** The one interface every volume format implements, and the in-memory volume. */
 import { StudioError } from '../../../shared/errors'
-import type { Box3, DType, Vec3 } from '../../../shared/types'
+import type { Box3, DType, Vec3, VolumeFormat } from '../../../shared/types'
 
 export type VoxelArray = Uint8Array | Uint16Array | Float32Array | Uint32Array | BigUint64Array
 
@@ -12,6 +12,10 @@ export interface VolumeSource {
   readonly chunkShape: Vec3
   /** nm per voxel (z, y, x) when the file states it. */
   readonly voxelSize?: Vec3
+  /** The format module that reads it; absent for volumes held in memory. */
+  readonly format?: VolumeFormat
+  /** The dataset inside a container file (HDF5 path, Zarr/N5 path, OME-Zarr level). */
+  readonly dataset?: string
   /** Voxels of `box` in (z, y, x) C order, as a new array of the volume's dtype. */
   read(box: Box3): Promise<VoxelArray>
   close(): Promise<void>
@@ -80,4 +84,45 @@ export class ArrayVolume implements VolumeSource {
   }
 
   async close(): Promise<void> {}
+}
+
+/** How a stored array of any rank reads as a (z, y, x) volume. */
+export interface AxisMap {
+  shape: Vec3
+  /** Fixed index on each axis before the last three (squeezed singletons and the chosen channel). */
+  lead: number[]
+  /** The stored array is 2D: the volume is one z-slice of it. */
+  planar: boolean
+}
+
+/**
+ * The last three axes of a stored array are (z, y, x). Leading axes of size 1 are dropped; one
+ * leading axis longer than 1 is a channel axis, read one channel at a time (`channel`). A 2D
+ * array is a volume of one slice.
+ */
+export function mapAxes(stored: readonly number[], file: string, channel?: number): AxisMap {
+  const rank = stored.length
+  if (rank === 2) return { shape: [1, stored[0], stored[1]], lead: [], planar: true }
+  if (rank < 2 || rank > 5) {
+    throw new StudioError('unsupported', `${file}: a ${rank}D array (${stored.join('x')}) is not a volume; need 3D (z, y, x)`, { file })
+  }
+  const leading = stored.slice(0, rank - 3)
+  const channelAxes = leading.flatMap((n, i) => (n > 1 ? [i] : []))
+  if (channelAxes.length > 1) {
+    throw new StudioError('unsupported', `${file}: array ${stored.join('x')} has more than one non-singleton axis before (z, y, x)`, { file })
+  }
+  const lead = leading.map(() => 0)
+  if (channelAxes.length === 1) {
+    const n = leading[channelAxes[0]]
+    if (channel === undefined) {
+      throw new StudioError('bad_input', `${file}: array ${stored.join('x')} holds ${n} channels; choose one (channel 0..${n - 1})`, { file })
+    }
+    if (!Number.isInteger(channel) || channel < 0 || channel >= n) {
+      throw new StudioError('bad_input', `${file}: channel ${channel} is outside 0..${n - 1}`, { file })
+    }
+    lead[channelAxes[0]] = channel
+  } else if (channel !== undefined && channel !== 0) {
+    throw new StudioError('bad_input', `${file}: array ${stored.join('x')} has no channel axis; channel ${channel} does not exist`, { file })
+  }
+  return { shape: [stored[rank - 3], stored[rank - 2], stored[rank - 1]], lead, planar: false }
 }
