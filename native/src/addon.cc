@@ -3,6 +3,7 @@
 
 static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   RegisterHistogram(env, exports);
+  RegisterScan(env, exports);
   return exports;
 }
 

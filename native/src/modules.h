@@ -3,3 +3,4 @@
 #include <napi.h>
 
 void RegisterHistogram(Napi::Env env, Napi::Object exports);
+void RegisterScan(Napi::Env env, Napi::Object exports);

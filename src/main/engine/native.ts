@@ -7,6 +7,23 @@ import { StudioError } from '../../shared/errors'
 export interface NativeAddon {
   /** Counts of values in [min, max] over `bins` equal bins, on a worker thread. */
   histogram(array: Uint8Array | Uint16Array | Float32Array, bins: number, min: number, max: number): Promise<Float64Array>
+  /**
+   * The Mamba selective scan for channels [d0, d1) on a worker thread, writing y in place
+   * (runtime/scan.ts documents the layout). dims = [batch, channels, tokens, state].
+   */
+  selectiveScan(
+    u: Float32Array,
+    delta: Float32Array,
+    A: Float32Array,
+    B: Float32Array,
+    C: Float32Array,
+    y: Float32Array,
+    dims: [number, number, number, number],
+    range: [number, number],
+    isa?: 'avx512' | 'avx2' | 'scalar',
+  ): Promise<void>
+  /** The instruction set the scan kernel uses on this CPU: 'avx512', 'avx2' or 'scalar'. */
+  selectiveScanIsa(): string
 }
 
 let cached: NativeAddon | null = null

@@ -1,0 +1,60 @@
+import { describe, expect, it } from 'vitest'
+import { native } from '../../src/main/engine/native'
+import { selectiveScan } from '../../src/main/engine/runtime/scan'
+
+/** The scan as TOKENUNIFY.md 3.1 writes it, in float64. */
+function referenceScan(u: Float32Array, delta: Float32Array, A: Float32Array, B: Float32Array, C: Float32Array, b: number, di: number, l: number, n: number) {
+  const y = new Float64Array(b * di * l)
+  for (let bi = 0; bi < b; bi++) {
+    for (let d = 0; d < di; d++) {
+      const h = new Float64Array(n)
+      for (let t = 0; t < l; t++) {
+        const i = (bi * di + d) * l + t
+        let acc = 0
+        for (let k = 0; k < n; k++) {
+          h[k] = Math.exp(delta[i] * A[d * n + k]) * h[k] + delta[i] * u[i] * B[(bi * n + k) * l + t]
+          acc += h[k] * C[(bi * n + k) * l + t]
+        }
+        y[i] = acc
+      }
+    }
+  }
+  return y
+}
+
+function random(n: number, lo: number, hi: number, seed: number): Float32Array {
+  let s = seed
+  return Float32Array.from({ length: n }, () => {
+    s = (s * 1103515245 + 12345) % 2 ** 31
+    return lo + ((hi - lo) * s) / 2 ** 31
+  })
+}
+
+describe('native selective scan', () => {
+  const cases = [
+    { n: 16, isa: undefined },
+    { n: 16, isa: 'avx2' as const },
+    { n: 16, isa: 'scalar' as const },
+    { n: 5, isa: undefined },
+  ]
+  for (const { n, isa } of cases) {
+    it(`matches the float64 reference (state ${n}, ${isa ?? native().selectiveScanIsa()} kernel)`, async () => {
+      const [b, di, l] = [2, 7, 300]
+      const u = random(b * di * l, -2, 2, 1)
+      const delta = random(b * di * l, 0.001, 2, 2)
+      const A = random(di * n, -20, -0.5, 3)
+      const B = random(b * n * l, -1, 1, 4)
+      const C = random(b * n * l, -1, 1, 5)
+      const want = referenceScan(u, delta, A, B, C, b, di, l, n)
+      const got = await selectiveScan(u, delta, A, B, C, { batch: b, channels: di, tokens: l, state: n }, { workers: 3, isa })
+      let worst = 0
+      for (let i = 0; i < want.length; i++) worst = Math.max(worst, Math.abs(got[i] - want[i]) / (1 + Math.abs(want[i])))
+      expect(worst).toBeLessThan(2e-5)
+    })
+  }
+
+  it('refuses arrays that do not fit the dims, naming the array', () => {
+    const a = new Float32Array(4)
+    expect(() => native().selectiveScan(a, a, new Float32Array(1), a, a, new Float32Array(3), [1, 1, 4, 1], [0, 1])).toThrow(/y has 3 values/)
+  })
+})
