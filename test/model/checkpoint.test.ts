@@ -1,13 +1,23 @@
-import { mkdtempSync } from 'node:fs'
+import { mkdtempSync, readFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
-import { loadCheckpoint, openCheckpoint, saveSafetensors } from '../../src/main/engine/model/checkpoint'
+import { CheckpointMismatchError, loadCheckpoint, openCheckpoint, saveSafetensors, type Tensor } from '../../src/main/engine/model/checkpoint'
+import { sizeConfig } from '../../src/main/engine/model/config'
 import { paramSpecs } from '../../src/main/engine/model/params'
+import { writePth } from '../fixtures/checkpoint/write-pth'
 
 const FIXTURES = join(__dirname, '../../../shared/fixtures/tokenunify')
 const TINY_A = join(FIXTURES, 'tiny-a/checkpoint.pth')
 const TINY_B = join(FIXTURES, 'tiny-b/checkpoint.pth')
+/** Values PyTorch reads from the shared checkpoints (make_checkpoints.py). */
+const SPOTS: Record<string, Record<string, { shape: number[]; index: number[]; values: number[]; sum: number }>> = JSON.parse(
+  readFileSync(join(__dirname, '../fixtures/checkpoint/spot-values.json'), 'utf8'),
+)
+
+function tempDir(): string {
+  return mkdtempSync(join(tmpdir(), 'tu-ckpt-'))
+}
 
 describe('TokenUnify checkpoints', () => {
   it('loads tiny-a (a {model, optimizer, epoch, scaler, args} wrapper) with the exact keys, shapes and config', async () => {
@@ -44,8 +54,64 @@ describe('TokenUnify checkpoints', () => {
     expect([...c.weights.keys()]).toEqual(paramSpecs(c.config).map((s) => s.name))
   })
 
+  it('reads the values PyTorch reads', async () => {
+    for (const [fixture, file] of [
+      ['tiny-a', TINY_A],
+      ['tiny-b', TINY_B],
+    ]) {
+      const { weights } = await loadCheckpoint(file)
+      for (const [name, spot] of Object.entries(SPOTS[fixture])) {
+        const w = weights.get(name)!
+        expect(w.shape).toEqual(spot.shape)
+        // float32 values printed as float64 by Python: exact after rounding to float32.
+        expect(spot.index.map((i) => w.data[i])).toEqual(spot.values.map(Math.fround))
+        expect(w.data.reduce((a, b) => a + b, 0)).toBeCloseTo(spot.sum, 3)
+      }
+    }
+  })
+
+  it("finds the state_dict under a 'state_dict' entry too", async () => {
+    const file = join(tempDir(), 'wrapped.pth')
+    const { weights } = await loadCheckpoint(TINY_A)
+    writePth(file, weights, { wrapper: 'state_dict' })
+    const c = await loadCheckpoint(file)
+    expect(c.meta).toEqual({ wrapper: 'state_dict', otherEntries: ['epoch'], epoch: 1 })
+    expect(c.weights.get('out.conv.conv.bias')!.data).toEqual(weights.get('out.conv.conv.bias')!.data)
+  })
+
+  it('lists every missing, unexpected and mismatched key of a checkpoint that does not fit', async () => {
+    const file = join(tempDir(), 'edited.pth')
+    const { weights } = await loadCheckpoint(TINY_A)
+    const edited = new Map<string, Tensor>(weights)
+    edited.delete('vit.stages.2.1.mamba.D_b')
+    edited.delete('decoder1.layer.conv2.conv.weight')
+    edited.set('vit.stages.0.0.mamba.in_proj.bias', { shape: [32], data: new Float32Array(32) })
+    edited.set('encoder3.layer.conv1.conv.weight', { shape: [32, 16, 1, 3, 3], data: new Float32Array(32 * 16 * 9) })
+    writePth(file, edited)
+    const err = await loadCheckpoint(file).catch((e: unknown) => e)
+    expect(err).toBeInstanceOf(CheckpointMismatchError)
+    const mismatch = err as CheckpointMismatchError
+    expect(mismatch.code).toBe('bad_input')
+    expect(mismatch.file).toBe(file)
+    expect(mismatch.missing).toEqual(['vit.stages.2.1.mamba.D_b', 'decoder1.layer.conv2.conv.weight'])
+    expect(mismatch.unexpected).toEqual(['vit.stages.0.0.mamba.in_proj.bias'])
+    expect(mismatch.mismatched).toEqual([{ name: 'encoder3.layer.conv1.conv.weight', expected: [32, 16, 1, 5, 5], found: [32, 16, 1, 3, 3] }])
+    expect(mismatch.message).toBe(
+      `${file} does not match the TokenUnify network (compared with feat_size [8, 16, 32, 64], hidden_size 128, depths [2, 2, 2, 2]): ` +
+        '2 missing keys: vit.stages.2.1.mamba.D_b, decoder1.layer.conv2.conv.weight; ' +
+        '1 unexpected keys: vit.stages.0.0.mamba.in_proj.bias; ' +
+        '1 shape mismatches: encoder3.layer.conv1.conv.weight (expected (32, 16, 1, 5, 5), found (32, 16, 1, 3, 3))',
+    )
+  })
+
+  it('validates against a given config instead of the inferred one', async () => {
+    await expect(loadCheckpoint(TINY_A, { config: sizeConfig('base') })).rejects.toThrow(
+      /tiny-a\/checkpoint\.pth does not match the TokenUnify network \(compared with size base\): 290 shape mismatches: vit\.downsample_layers\.0\.0\.weight \(expected \(32, 1, 1, 7, 7\), found \(8, 1, 1, 7, 7\)\)/,
+    )
+  })
+
   it('round-trips through safetensors', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'tu-ckpt-'))
+    const dir = tempDir()
     const a = await loadCheckpoint(TINY_A)
     const file = join(dir, 'tiny-a.safetensors')
     await saveSafetensors(file, a.weights, { metadata: { note: 'round trip' } })

@@ -28,7 +28,7 @@ export class CheckpointMismatchError extends StudioError {
       const shown = mismatched.map((m) => `${m.name} (expected ${shapeText(m.expected)}, found ${shapeText(m.found)})`)
       parts.push(`${mismatched.length} shape mismatches: ${list(shown)}`)
     }
-    super('bad_input', `${file} does not match the TokenUnify network (${describeConfig(config)}): ${parts.join('; ')}`, { file })
+    super('bad_input', `${file} does not match the TokenUnify network (compared with ${describeConfig(config)}): ${parts.join('; ')}`, { file })
     this.name = 'CheckpointMismatchError'
   }
 }
@@ -41,7 +41,7 @@ function list(items: string[]): string {
 }
 
 function shapeText(shape: number[]): string {
-  return `(${shape.join(', ')})`
+  return shape.length === 1 ? `(${shape[0]},)` : `(${shape.join(', ')})`
 }
 
 export function describeConfig(config: NetworkConfig): string {
