@@ -96,3 +96,116 @@ export interface AppInfo {
   providers: string[]
   nativeAddon: boolean
 }
+
+/* Project store: proofreading edits, review, bookmarks, model versions. */
+
+export type EditKind = 'merge' | 'split' | 'paint' | 'erase' | 'review' | 'lock' | 'note' | 'reassign'
+/** Who made an edit: the user, an automatic step (a segmentation run), or an imported corrections file. */
+export type EditOrigin = 'user' | 'auto' | 'import'
+/** `undone` edits can be redone until a new edit is made, which turns them `discarded` (kept in the log). */
+export type EditState = 'applied' | 'undone' | 'discarded'
+
+export interface EditRecord {
+  id: number
+  kind: EditKind
+  origin: EditOrigin
+  state: EditState
+  /** ms since the epoch */
+  time: number
+  author: string
+  /** The segments the edit is about: merge [kept, absorbed], split [old, new], paint: segments touched. */
+  segments: number[]
+  /** How many fragments changed segment, and how many voxels changed label. */
+  fragments: number
+  voxels: number
+  note?: string
+  /** The segmentation run an automatic edit came from. */
+  runId?: number
+}
+
+export interface SegmentState {
+  segment: number
+  /** Fragments in the segment; 0 when it does not exist (any more). */
+  fragments: number
+  reviewed: boolean
+  locked: boolean
+}
+
+/** Edited voxels: linear (z, y, x) C-order indices into the label volume and their fragment labels. */
+export interface SparseVoxels {
+  indices: Float64Array
+  labels: Float64Array
+}
+
+export interface Bookmark {
+  id: number
+  position: Vec3
+  segment: number | null
+  title: string
+  author: string
+  time: number
+}
+
+/** Result of checking a referenced volume on open: `modified` means its content hash changed. */
+export type SourceStatus = 'ok' | 'missing' | 'modified'
+
+export interface SourceRecord {
+  id: number
+  role: string
+  name: string
+  path: string
+  /** Dataset inside a container file, and channel of a multi-channel array, as opened. */
+  dataset?: string
+  channel?: number
+  shape: Vec3
+  dtype: DType
+  status: SourceStatus
+  /** Why the status is not ok, for the UI. */
+  detail?: string
+}
+
+export interface ProjectInfo {
+  dir: string
+  schemaVersion: number
+  /** Shape of the fragment label volume; null until a segmentation is loaded. */
+  labelShape: Vec3 | null
+  fragments: number
+  segments: number
+  reviewed: number
+  locked: number
+  editedVoxels: number
+  appliedEdits: number
+  canUndo: boolean
+  canRedo: boolean
+  sources: SourceRecord[]
+}
+
+export interface ModelVersion {
+  id: number
+  name: string
+  /** Path of the model file relative to the project's models/ folder. */
+  file: string
+  parentId: number | null
+  trainingRunId: number | null
+  metrics: Record<string, number>
+  active: boolean
+  createdAt: number
+}
+
+export type TrainingRunState = 'running' | 'done' | 'failed' | 'cancelled'
+
+export interface TrainingRun {
+  id: number
+  baseModelId: number | null
+  settings: Record<string, unknown>
+  state: TrainingRunState
+  metrics: Record<string, number>
+  startedAt: number
+  finishedAt: number | null
+}
+
+export interface LossPoint {
+  step: number
+  loss: number
+  time: number
+}
