@@ -1,0 +1,120 @@
+/**
+ * Provider lowerings: rewrite a graph op by op, replacing ops a provider lacks or runs slowly
+ * with equivalent subgraphs of other primitives. The network is defined once; each provider gets
+ * the graph `lower(network, LOWERINGS[provider])` (../shared/design/PLATFORM.md has the reasons).
+ */
+import { StudioError } from '../../../shared/errors'
+import { Graph, type Node, type Value } from './builder'
+import type { OpName } from './ops'
+
+/** Builds the replacement of one node in `g` from its (already rewritten) inputs. */
+export type Rule = (g: Graph, node: Node, inputs: Value[]) => Value[]
+export type Lowering = Partial<Record<OpName, Rule>>
+
+/** A copy of `graph` with each node whose op has a rule replaced by what the rule builds. */
+export function lower(graph: Graph, rules: Lowering): Graph {
+  const g = new Graph()
+  const map = new Map<number, Value>()
+  for (const v of graph.inputs) map.set(v.id, g.input(v.name, v.dtype, v.shape))
+  const get = (v: Value): Value => {
+    const known = map.get(v.id)
+    if (known) return known
+    let made: Value
+    if (v.source.kind === 'param') made = g.param(v.name, v.shape)
+    else if (v.source.kind === 'const') made = g.constant(v.source.data)
+    else throw new StudioError('internal', `lower: value ${v.id} is used before it is made`)
+    map.set(v.id, made)
+    return made
+  }
+  for (const node of graph.nodes) {
+    const inputs = node.inputs.map(get)
+    const rule = rules[node.op]
+    const outputs = g.scope(node.scope, () => (rule ? rule(g, node, inputs) : g.add(node.op, inputs, { ...node.attrs })))
+    outputs.forEach((v, i) => {
+      const want = node.outputs[i]
+      if (v.shape.join(',') !== want.shape.join(',')) {
+        throw new StudioError('internal', `lower: the ${node.op} rule made (${v.shape}) instead of (${want.shape})`)
+      }
+      map.set(want.id, v)
+    })
+  }
+  for (const [name, v] of graph.outputs) g.output(name, get(v))
+  return g
+}
+
+/** Softplus as Where(x > 20, x, Log(1 + Exp(x))): ORT's CPU Softplus is 35-50x slower than Exp. */
+export const softplusAsWhere: Rule = (g, _node, [x]) => [g.where(g.greater(x, g.f32(20)), x, g.log(g.addOp(g.exp(x), g.f32(1))))]
+
+/**
+ * ConvTranspose with kernel = stride and no padding (the U-Net's upsampling) as a 1x1x1 Conv to
+ * Co * prod(kernel) channels, then a reshape/transpose that puts each kernel offset in place.
+ * WebGPU has no 3D ConvTranspose.
+ */
+export const convTransposeAsConv: Rule = (g, node, [x, w]) => {
+  const strides = node.attrs.strides as number[]
+  const kernel = w.shape.slice(2)
+  if (kernel.length !== 3 || kernel.some((k, i) => k !== strides[i])) {
+    throw new StudioError('unsupported', `ConvTranspose lowering needs a 3D kernel equal to its stride, got kernel (${kernel}) stride (${strides})`)
+  }
+  const [ci, co] = w.shape
+  const [b, , dz, dy, dx] = x.shape
+  const [kz, ky, kx] = kernel
+  const w1 = g.reshape(g.transpose(w, [1, 2, 3, 4, 0]), [co * kz * ky * kx, ci, 1, 1, 1])
+  const y = g.conv(x, w1, null)
+  // (b*co, kz, ky, kx, z, y, x) -> (b*co, z, kz, y, ky, x, kx), one kernel axis at a time.
+  const n = b * co
+  const xs = g.transpose(g.reshape(y, [n * kz * ky, kx, dz * dy, dx]), [0, 2, 3, 1])
+  const ys = g.transpose(g.reshape(xs, [n * kz, ky, dz, dy, dx * kx]), [0, 2, 3, 1, 4])
+  const zs = g.transpose(g.reshape(ys, [n, kz, dz, dy * ky * dx * kx]), [0, 2, 1, 3])
+  return [g.reshape(zs, [b, co, dz * kz, dy * ky, dx * kx])]
+}
+
+/**
+ * The selective scan from standard ops, for GPU providers: the per-token transitions
+ * (a_t = exp(delta_t A), b_t = delta_t u_t B_t, as (B, Di, L, N) tensors) are combined by a
+ * work-efficient parallel prefix (pairs, then recursion on half the length, then the even
+ * positions), about log2(L) levels of a few ops each; y_t = sum_n C_t[n] h_t[n].
+ */
+export const selectiveScanParallel: Rule = (g, _node, [u, delta, A, Bm, Cm]) => {
+  const [b, di, l] = u.shape
+  const n = A.shape[1]
+  const a = g.exp(g.mul(g.reshape(delta, [b, di, l, 1]), g.reshape(A, [di, 1, n])))
+  const tokensLast = (v: Value) => g.reshape(g.transpose(v, [0, 2, 1]), [b, 1, l, n])
+  const bu = g.mul(g.reshape(g.mul(delta, u), [b, di, l, 1]), tokensLast(Bm))
+  const h = linearRecurrence(g, a, bu)
+  return [g.reduceSum(g.mul(h, tokensLast(Cm)), [3], false)]
+}
+
+/** h_t = a_t * h_{t-1} + b_t along axis 2 of (B, Di, T, N), h_{-1} = 0. */
+function linearRecurrence(g: Graph, a: Value, b: Value): Value {
+  const [bs, di, t, n] = a.shape
+  if (t === 1) return b
+  const fill = (value: number) => g.f32(new Float32Array(bs * di * n).fill(value), [bs, di, 1, n])
+  const even = t % 2 === 0
+  const aa = even ? a : g.concat([a, fill(1)], 2)
+  const bb = even ? b : g.concat([b, fill(0)], 2)
+  const half = (t + (even ? 0 : 1)) / 2
+  const pairs = (v: Value) => g.reshape(v, [bs, di, half, 2, n])
+  const pick = (v: Value, i: number) => g.slice(v, [i], [i + 1], [3])
+  const [a0, a1, b0, b1] = [pick(pairs(aa), 0), pick(pairs(aa), 1), pick(pairs(bb), 0), pick(pairs(bb), 1)]
+  const squash = (v: Value) => g.reshape(v, [bs, di, half, n])
+  // States at the odd positions 2k+1, from the recurrence over pairs.
+  const odd = linearRecurrence(g, squash(g.mul(a1, a0)), squash(g.addOp(g.mul(a1, b0), b1)))
+  const before = half === 1 ? fill(0) : g.concat([fill(0), g.slice(odd, [0], [half - 1], [2])], 2)
+  const evenStates = g.addOp(g.mul(a0, g.reshape(before, [bs, di, half, 1, n])), b0)
+  const all = g.reshape(g.concat([evenStates, g.reshape(odd, [bs, di, half, 1, n])], 3), [bs, di, 2 * half, n])
+  return even ? all : g.slice(all, [0], [t], [2])
+}
+
+export type Provider = 'cpu' | 'webgpu' | 'cuda'
+
+/**
+ * Per provider. CPU keeps SelectiveScan for the native kernel (runtime/program.ts splits the
+ * graph around it). 'portable' is a self-contained graph for other runtimes (export-onnx).
+ */
+export const LOWERINGS: Record<Provider | 'portable', Lowering> = {
+  cpu: { Softplus: softplusAsWhere },
+  webgpu: { SelectiveScan: selectiveScanParallel, ConvTranspose: convTransposeAsConv },
+  cuda: { SelectiveScan: selectiveScanParallel },
+  portable: { SelectiveScan: selectiveScanParallel, Softplus: softplusAsWhere },
+}
