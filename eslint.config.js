@@ -22,7 +22,8 @@ export default tseslint.config(
     },
   },
   {
-    files: ['src/renderer/**'],
+    // End-to-end tests run in Node and hand functions to the page.
+    files: ['src/renderer/**', 'test/e2e/**'],
     languageOptions: { globals: { ...globals.browser } },
   },
   {
