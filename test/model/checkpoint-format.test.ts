@@ -41,6 +41,17 @@ describe('.pth tensors', () => {
     })
   }
 
+  it('takes the model of a training checkpoint, skipping optimizer, scaler and args unbuilt', async () => {
+    const { meta, tensors } = await readAll(join(HERE, 'training.pth'))
+    expect(meta).toEqual({ wrapper: 'model', otherEntries: ['optimizer', 'epoch', 'scaler', 'args'], epoch: 2 })
+    expect([...tensors].map(([name, t]) => [name, t.shape])).toEqual([
+      ['0.weight', [4, 1, 3, 3, 3]],
+      ['0.bias', [4]],
+      ['2.weight', [3, 4, 1, 1, 1]],
+      ['2.bias', [3]],
+    ])
+  })
+
   it('reads storages that lie past 4 GB in a zip64 archive', async () => {
     const file = join(dir, 'beyond-4gb.pth')
     const a = { shape: [3, 5], data: Float32Array.from({ length: 15 }, (_, i) => i / 7) }
