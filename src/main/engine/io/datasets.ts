@@ -19,7 +19,7 @@ export function chooseDataset(probe: VolumeProbe, dataset: string | undefined): 
   const list = () =>
     probe.datasets.length === 0
       ? 'it holds no arrays'
-      : `it holds: ${probe.datasets.map((d) => `${d.path} (${d.shape.join('x')} ${d.dtype}${d.openable ? '' : `, ${d.note ?? 'not a volume'}`})`).join(', ')}`
+      : `it holds: ${probe.datasets.map((d) => `${d.path} (${[d.shape.join('x'), d.dtype].filter(Boolean).join(' ')}${d.openable ? '' : `, ${d.note ?? 'not a volume'}`})`).join(', ')}`
   if (dataset !== undefined) {
     const name = trimSlashes(dataset)
     if (!probe.datasets.some((d) => d.path === name)) {
@@ -29,7 +29,7 @@ export function chooseDataset(probe: VolumeProbe, dataset: string | undefined): 
   }
   if (probe.defaultDataset !== undefined) return probe.defaultDataset
   const openable = probe.datasets.filter((d) => d.openable)
-  if (openable.length === 0) throw new StudioError('bad_input', `${file}: no 3D dataset to open; ${list()}`, { file })
+  if (openable.length === 0) throw new StudioError('bad_input', `${file}: no 3D dataset this app can open; ${list()}`, { file })
   throw new StudioError('bad_input', `${file}: holds several volumes, choose one as the dataset; ${list()}`, { file })
 }
 

@@ -65,3 +65,36 @@ export function isSupportedStoredType(name: string): boolean {
 }
 
 export const BYTES_PER_VOXEL: Record<DType, number> = { uint8: 1, uint16: 2, float32: 4, uint32: 4, uint64: 8 }
+
+const ARRAY_OF: Record<string, { new (buf: ArrayBuffer, offset?: number, length?: number): AnyTypedArray; BYTES_PER_ELEMENT: number }> = {
+  uint8: Uint8Array,
+  int8: Int8Array,
+  bool: Uint8Array,
+  uint16: Uint16Array,
+  int16: Int16Array,
+  uint32: Uint32Array,
+  int32: Int32Array,
+  uint64: BigUint64Array,
+  int64: BigInt64Array,
+  float32: Float32Array,
+  float64: Float64Array,
+}
+
+/** Raw bytes of stored type `name` as a typed array, swapping byte order first when they are big-endian. */
+export function fromBytes(bytes: Uint8Array, name: string, bigEndian: boolean, file: string): AnyTypedArray {
+  const ctor = ARRAY_OF[name]
+  if (!ctor) throw new StudioError('unsupported', `${file}: data type ${name} is not supported`, { file })
+  const width = ctor.BYTES_PER_ELEMENT
+  // A fresh, aligned buffer that this function may reorder in place.
+  const own = bytes.byteOffset % width === 0 && bytes.byteLength === bytes.buffer.byteLength ? bytes : bytes.slice()
+  if (bigEndian && width > 1) {
+    for (let i = 0; i < own.length; i += width) {
+      for (let a = i, b = i + width - 1; a < b; a++, b--) {
+        const t = own[a]
+        own[a] = own[b]
+        own[b] = t
+      }
+    }
+  }
+  return new ctor(own.buffer as ArrayBuffer, own.byteOffset, own.byteLength / width)
+}

@@ -81,7 +81,7 @@ export function parseNpyHeader(bytes: Uint8Array, file: string): NpyHeader {
   if (descr === undefined || fortran === undefined || shapeText === undefined) throw bad('header is malformed')
   if (fortran === 'True') throw bad('Fortran-ordered arrays are not supported; save with np.ascontiguousarray')
   const dtype = DESCR[descr.replace(/^=/, '<')]
-  if (!dtype) throw bad(`dtype ${descr} is not supported (big-endian or exotic)`)
+  if (!dtype) throw new StudioError('unsupported', `${file}: .npy data type ${descr} is not supported (big-endian or exotic)`, { file })
   const shape = shapeText
     .split(',')
     .map((s) => s.trim())

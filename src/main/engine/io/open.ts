@@ -3,11 +3,15 @@
  * metadata) and extension, and opens it lazily. Every caller (API, CLI, tests) comes through here.
  */
 import { closeSync, existsSync, openSync, readSync, statSync } from 'node:fs'
-import { extname, join } from 'node:path'
+import { extname, join, resolve } from 'node:path'
 import { StudioError } from '../../../shared/errors'
 import type { VolumeFormat, VolumeProbe } from '../../../shared/types'
 import { arrayEntry } from './datasets'
+import { openHdf5, probeHdf5 } from './hdf5'
+import { openN5, probeN5 } from './n5'
 import { openNpy, readNpyHeader } from './npy'
+import { openSlices, probeSlices } from './slices'
+import { openTiff, probeTiff } from './tiff'
 import { isZarrDir, openZarr, probeZarr } from './zarr'
 import type { VolumeSource } from './volume'
 
@@ -18,16 +22,31 @@ export interface OpenOptions {
   channel?: number
 }
 
+const BY_EXTENSION: Record<string, VolumeFormat> = {
+  '.tif': 'tiff', '.tiff': 'tiff', '.btf': 'tiff', '.tf8': 'tiff',
+  '.h5': 'hdf5', '.hdf': 'hdf5', '.hdf5': 'hdf5',
+  '.npy': 'npy',
+  '.png': 'slices', '.jpg': 'slices', '.jpeg': 'slices',
+}
+
 /** Which format module reads `path`, from its content first and its name second. */
 export function detectFormat(path: string): VolumeFormat {
   if (!existsSync(path)) throw new StudioError('not_found', `${path}: no such file or folder`, { file: path })
   const ext = extname(path).toLowerCase()
   if (statSync(path).isDirectory()) {
     if (ext === '.zarr' || isZarrDir(path)) return 'zarr'
-    throw new StudioError('unsupported', `${path}: this folder is not a Zarr store`, { file: path })
+    if (ext === '.n5' || existsSync(join(path, 'attributes.json'))) return 'n5'
+    return 'slices'
   }
-  const head = readHead(path, 16)
-  if (head.subarray(0, 6).toString('latin1') === '\x93NUMPY') return 'npy'
+  const head = readHead(path, 8)
+  const magic = head.toString('latin1')
+  if (/^(II\*\0|MM\0\*|II\+\0|MM\0\+)/.test(magic)) return 'tiff'
+  if (magic === '\x89HDF\r\n\x1a\n') return 'hdf5'
+  if (magic.startsWith('\x93NUMPY')) return 'npy'
+  if (magic.startsWith('\x89PNG') || magic.startsWith('\xff\xd8\xff')) return 'slices'
+  // Damaged or truncated files: the extension says which reader gives the clearest error.
+  const byName = BY_EXTENSION[ext]
+  if (byName) return byName
   throw new StudioError(
     'unsupported',
     `${path}: not a volume format this app reads (TIFF, HDF5, Zarr, N5, .npy, or a folder of TIFF/PNG/JPEG slices)`,
@@ -48,28 +67,47 @@ function readHead(path: string, n: number): Buffer {
 
 /** Opens the volume at `path` (a file, or a folder for Zarr, N5 and slice stacks). */
 export async function openVolume(path: string, options: OpenOptions = {}): Promise<VolumeSource> {
-  const format = detectFormat(path)
+  const file = resolve(path)
+  const format = detectFormat(file)
+  if (options.dataset !== undefined && !CONTAINERS.has(format) && format !== 'tiff') {
+    throw new StudioError('bad_input', `${file}: a ${format} volume has no datasets (got dataset '${options.dataset}')`, { file })
+  }
   switch (format) {
-    case 'npy':
-      return openNpy(path, options)
+    case 'tiff':
+      return openTiff(file, options)
+    case 'slices':
+      return openSlices(file)
+    case 'hdf5':
+      return openHdf5(file, options)
     case 'zarr':
-      return openZarr(path, options)
-    default:
-      throw new StudioError('unsupported', `${path}: ${format} is not readable yet`, { file: path })
+      return openZarr(file, options)
+    case 'n5':
+      return openN5(file, options)
+    case 'npy':
+      return openNpy(file, options)
   }
 }
 
+const CONTAINERS = new Set<VolumeFormat>(['hdf5', 'zarr', 'n5'])
+
 /** What `path` holds: its format and every dataset in it, for a picker or `tokenunify info`. */
 export async function probeVolume(path: string): Promise<VolumeProbe> {
-  const format = detectFormat(path)
+  const file = resolve(path)
+  const format = detectFormat(file)
   switch (format) {
+    case 'tiff':
+      return probeTiff(file)
+    case 'slices':
+      return probeSlices(file)
+    case 'hdf5':
+      return probeHdf5(file)
     case 'zarr':
-      return probeZarr(path)
+      return probeZarr(file)
+    case 'n5':
+      return probeN5(file)
     case 'npy': {
-      const h = readNpyHeader(path)
-      return { path, format, datasets: [arrayEntry('', h.shape, h.dtype)], defaultDataset: '' }
+      const h = readNpyHeader(file)
+      return { path: file, format, datasets: [arrayEntry('', h.shape, h.dtype)], defaultDataset: '' }
     }
-    default:
-      throw new StudioError('unsupported', `${path}: ${format} is not readable yet`, { file: join(path) })
   }
 }

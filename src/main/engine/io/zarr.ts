@@ -125,10 +125,12 @@ function findArrays(root: string): Array<{ path: string; meta: NodeMeta }> {
 }
 
 async function openArray(root: string, path: string): Promise<ZArray> {
-  const store = new FileSystemStore(root)
   const where = path === '' ? root : join(root, path)
+  const location = zarr.root(new FileSystemStore(root)).resolve(path)
   try {
-    return (await zarr.open(zarr.root(store).resolve(path), { kind: 'array' })) as ZArray
+    // The version the metadata files say, so that errors are about this array, not a failed guess.
+    const open = nodeMeta(where)?.version === 2 ? zarr.open.v2 : zarr.open.v3
+    return (await open(location, { kind: 'array' })) as ZArray
   } catch (err) {
     throw zarrError(where, err)
   }
