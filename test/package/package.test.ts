@@ -1,0 +1,118 @@
+/**
+ * `npm run package:dir` for real: electron-builder --dir with the stand-in Electron, then the packed
+ * app is checked where the app itself will look (appPaths on the packaged root). Needs
+ * `npm run build:native` and `npm run build` first, as `npm test` does.
+ */
+import { execFileSync, spawnSync } from 'node:child_process'
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join, relative } from 'node:path'
+import { extractAll, extractFile, listPackage } from '@electron/asar'
+import { parse } from 'yaml'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { checkPackedApp, electronTarget, findPackedApps } from '../../scripts/check-abi'
+import { packageDir } from '../../scripts/package-dir'
+import { appPaths, findAppRoot } from '../../src/main/engine/paths'
+
+const out = mkdtempSync(join(tmpdir(), 'tu-package-'))
+let app = ''
+let asar = ''
+const log: string[] = []
+
+function filesUnder(dir: string): string[] {
+  if (!existsSync(dir)) return []
+  return readdirSync(dir, { recursive: true, withFileTypes: true })
+    .filter((e) => e.isFile())
+    .map((e) => relative(dir, join(e.parentPath, e.name)))
+    .sort()
+}
+
+beforeAll(() => {
+  app = packageDir(out, (line) => log.push(line))
+  asar = join(app, 'resources', 'app.asar')
+}, 120_000)
+
+afterAll(() => rmSync(out, { recursive: true, force: true }))
+
+describe('npm run package:dir', () => {
+  it('packs the bundles and the package.json that points at them into app.asar', () => {
+    const listed = new Set(listPackage(asar, { isPack: false }).map((p) => p.replace(/\\/g, '/')))
+    for (const f of ['/out/main/index.js', '/out/preload/index.cjs', '/out/renderer/index.html', '/package.json']) {
+      expect(listed, f).toContain(f)
+    }
+    const pkg = JSON.parse(extractFile(asar, 'package.json').toString()) as { name: string; main: string }
+    expect(pkg).toMatchObject({ name: 'tokenunify-studio', main: 'out/main/index.js' })
+    // Sources, source maps, tests and native build leftovers stay out.
+    const junk = [...listed].filter((p) => /\.(ts|map|cc|h)$|\/(test|tests)\/|better-sqlite3\/(deps|src)\//.test(p))
+    expect(junk).toEqual([])
+  })
+
+  it('puts the executable electron-builder.yml names where the stand-in Electron was', () => {
+    const config = parse(readFileSync('electron-builder.yml', 'utf8')) as { linux: { executableName: string } }
+    const exe = join(app, config.linux.executableName)
+    const run = spawnSync(exe, [], { encoding: 'utf8' })
+    expect(run.status).toBe(1)
+    expect(run.stderr).toContain('stand-in for Electron')
+  })
+
+  it('unpacks the native files and resources where appPaths() looks in the packaged app', () => {
+    const paths = appPaths(asar)
+    expect(paths.nativeAddon).toBe(join(app, 'resources', 'app.asar.unpacked', 'native', 'build', 'Release', 'tokenunify_native.node'))
+    expect(readFileSync(paths.nativeAddon).equals(readFileSync('native/build/Release/tokenunify_native.node'))).toBe(true)
+    // Every shipped resource (icons go into the installers instead), byte for byte.
+    const shipped = filesUnder('resources').filter((f) => !f.startsWith('icons'))
+    expect(shipped).toContain(join('weights', 'README.txt'))
+    expect(filesUnder(paths.resources)).toEqual(shipped)
+    for (const f of shipped) expect(readFileSync(join(paths.resources, f)).equals(readFileSync(join('resources', f))), f).toBe(true)
+    // The default model, when the repository has one, is in appPaths().models.
+    expect(filesUnder(paths.models)).toEqual(filesUnder(appPaths().models))
+  })
+
+  it('resolves the same paths from inside the packed bundle as the app does at run time', () => {
+    // Electron reads app.asar as a folder; here it is extracted as one, with the unpacked twin beside it.
+    const root = join(out, 'extracted', 'resources', 'app.asar')
+    extractAll(asar, root)
+    symlinkSync(join(app, 'resources', 'app.asar.unpacked'), join(out, 'extracted', 'resources', 'app.asar.unpacked'))
+    expect(findAppRoot(join(root, 'out', 'main'))).toBe(root)
+    const paths = appPaths(findAppRoot(join(root, 'out', 'main')))
+    expect(existsSync(paths.nativeAddon)).toBe(true)
+    expect(existsSync(join(paths.resources, 'weights', 'README.txt'))).toBe(true)
+    expect(existsSync(join(paths.renderer, 'index.html'))).toBe(true)
+  })
+
+  it('keeps only this platform\'s ONNX Runtime, and it offers the WebGPU provider', () => {
+    const bin = join(app, 'resources', 'app.asar.unpacked', 'node_modules', 'onnxruntime-node', 'bin', 'napi-v6')
+    expect(filesUnder(bin)).toEqual(['linux/x64/libonnxruntime.so.1', 'linux/x64/onnxruntime_binding.node'])
+    // Loaded from the packed copy, in a separate process (this one already has ONNX Runtime loaded).
+    const script = `console.log(JSON.stringify(require(${JSON.stringify(join(bin, 'linux/x64/onnxruntime_binding.node'))}).listSupportedBackends()))`
+    const backends = JSON.parse(execFileSync(process.execPath, ['-e', script], { encoding: 'utf8' })) as { name: string; bundled: boolean }[]
+    expect(backends).toContainEqual({ name: 'webgpu', bundled: true })
+    expect(backends).toContainEqual({ name: 'cpu', bundled: true })
+  })
+
+  it("finds the packed better_sqlite3.node built for Node's ABI, not Electron's (no rebuild here)", () => {
+    const [packed] = findPackedApps(out)
+    expect(packed).toMatchObject({ dir: app, os: 'linux', cpu: 'x64' })
+    const electron = electronTarget()
+    const { findings, missing } = checkPackedApp(packed, electron)
+    expect(missing).toEqual([])
+    const sqlite = findings.find((f) => f.file.endsWith('better_sqlite3.node'))
+    expect(sqlite).toMatchObject({ abi: 115, format: 'elf', cpu: 'x64' })
+    expect(sqlite?.problems).toEqual([
+      `is built for ABI 115 (Node 20), but Electron ${electron.version} loads only ABI ${electron.abi}: rebuild it for Electron (electron-builder npmRebuild)`,
+    ])
+    expect(findings.filter((f) => f !== sqlite).every((f) => f.problems.length === 0 && f.abi === 'napi')).toBe(true)
+    expect(log.join('\n')).toContain('PROBLEM node_modules/better-sqlite3/build/Release/better_sqlite3.node')
+  })
+
+  it('fails the strict check on that file and passes it in report mode', () => {
+    const check = (...args: string[]) =>
+      spawnSync(process.execPath, ['--import', 'tsx', 'scripts/check-abi.ts', ...args, out], { encoding: 'utf8' })
+    const strict = check()
+    expect(strict.status).toBe(1)
+    expect(strict.stderr).toContain('1 problem(s)')
+    const report = check('--report')
+    expect(report.status).toBe(0)
+    expect(report.stdout).toContain('reported only (--report)')
+  })
+})
