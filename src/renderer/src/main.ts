@@ -1,6 +1,9 @@
 import { createPinia } from 'pinia'
 import { createApp } from 'vue'
 import App from './App.vue'
+import { exposeForTests } from './testing'
 import './styles.css'
 
-createApp(App).use(createPinia()).mount('#app')
+const pinia = createPinia()
+createApp(App).use(pinia).mount('#app')
+exposeForTests(pinia)

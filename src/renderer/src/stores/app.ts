@@ -3,12 +3,10 @@ import { ref } from 'vue'
 import type { AppInfo } from '../../../shared/types'
 import { api } from '../api'
 
-export type Layout = 'four' | 'xy' | 'xz' | 'yz' | '3d'
-
 export const useAppStore = defineStore('app', () => {
   const info = ref<AppInfo | null>(null)
   const error = ref<string | null>(null)
-  const layout = ref<Layout>('four')
+  const helpOpen = ref(false)
 
   async function load() {
     try {
@@ -18,5 +16,5 @@ export const useAppStore = defineStore('app', () => {
     }
   }
 
-  return { info, error, layout, load }
+  return { info, error, helpOpen, load }
 })
