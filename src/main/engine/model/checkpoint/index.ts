@@ -62,22 +62,21 @@ export interface LoadedCheckpoint {
 export async function openCheckpoint(path: string, options: CheckpointOptions = {}): Promise<Checkpoint> {
   const file = await openTensorFile(path)
   try {
+    // Official name -> name in the file.
     const stored = new Map<string, string>()
-    let stripped = false
+    const shapes = new Map<string, number[]>()
     for (const t of file.tensors) {
       const name = t.name.startsWith(DDP_PREFIX) ? t.name.slice(DDP_PREFIX.length) : t.name
-      stripped ||= name !== t.name
       if (stored.has(name)) throw new StudioError('bad_input', `${path} has tensor ${name} twice (with and without '${DDP_PREFIX}')`, { file: path })
       stored.set(name, t.name)
+      shapes.set(name, t.shape)
     }
-    const infos = new Map(file.tensors.map((t) => [t.name, t]))
-    const shapes = new Map([...stored].map(([name, original]) => [name, (infos.get(original) as { shape: number[] }).shape]))
     const config = options.config ?? inferConfig(shapes, options.nSlices)
     const params = checkAgainstNetwork(shapes, config, path)
-    for (const [name, original] of stored) {
-      const dtype = infos.get(original)?.dtype
-      if (dtype && !isFloat(dtype)) throw new StudioError('unsupported', `${path}: parameter ${name} has dtype ${dtype}, not a float type`, { file: path })
+    for (const t of file.tensors) {
+      if (!isFloat(t.dtype)) throw new StudioError('unsupported', `${path}: parameter ${t.name} has dtype ${t.dtype}, not a float type`, { file: path })
     }
+    const stripped = file.tensors.some((t) => t.name.startsWith(DDP_PREFIX))
     const read = async (name: string) => {
       const original = stored.get(name)
       if (original === undefined) throw new StudioError('not_found', `${path} has no parameter ${name}`, { file: path })

@@ -6,7 +6,7 @@
  */
 import { open } from 'node:fs/promises'
 import { StudioError } from '../../../../shared/errors'
-import { ITEM_SIZE, gatherStrided, isContiguous, isFloat, toFloat32, type TensorDType } from './dtype'
+import { ITEM_SIZE, gatherStrided, isContiguous, toFloat32, type TensorDType } from './dtype'
 import { PyGlobal, SkippedObject, unpickle, type AllowedGlobal } from './pickle'
 import type { CheckpointMeta, TensorFile, TensorInfo } from './types'
 import { ZIP_MAGIC, ZipReader, type ZipEntry } from './zip'
@@ -107,7 +107,7 @@ async function readPickle(zip: ZipReader): Promise<TensorFile> {
     return new TensorRef(storage as StorageRef, offset, [...shape], [...stride])
   }
   const globals = new Map<string, AllowedGlobal>([
-    ['collections.OrderedDict', { call: (args) => new Map(args.length > 0 ? pairs(args[0]) : []) }],
+    ['collections.OrderedDict', { call: (args) => new Map(args.length > 0 ? pairs(args[0], path) : []) }],
     ['torch._utils._rebuild_tensor_v2', { call: rebuildTensor }],
     ['torch._utils._rebuild_parameter', { call: (args) => args[0] }],
     ['torch._utils._rebuild_parameter_with_state', { call: (args) => args[0] }],
@@ -149,7 +149,6 @@ async function readPickle(zip: ZipReader): Promise<TensorFile> {
       if (!found) throw new StudioError('not_found', `${path} has no tensor ${name}`, { file: path })
       const { ref, entry } = found
       const { dtype } = ref.storage
-      if (!isFloat(dtype)) toFloat32(new Uint8Array(0), dtype, `${path}: tensor ${name}`) // throws the dtype error
       const n = count(ref.shape)
       if (n === 0) return new Float32Array(0)
       // Read only the span the view covers; a contiguous float32 tensor lands in place, no copy.
@@ -202,8 +201,10 @@ function describe(v: unknown): string {
   return v === null ? 'None' : typeof v
 }
 
-function pairs(items: unknown): [unknown, unknown][] {
-  if (!Array.isArray(items) || !items.every((p) => Array.isArray(p) && p.length === 2)) return []
+function pairs(items: unknown, path: string): [unknown, unknown][] {
+  if (!Array.isArray(items) || !items.every((p) => Array.isArray(p) && p.length === 2)) {
+    throw new StudioError('bad_format', `${path}: OrderedDict built from something other than (key, value) pairs`, { file: path })
+  }
   return items as [unknown, unknown][]
 }
 
