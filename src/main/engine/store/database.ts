@@ -44,10 +44,12 @@ export function locateProject(path: string): ProjectLocation {
   if (header.magic !== 'SQLite format 3\0') {
     throw new StudioError('bad_format', `${file}: not a TokenUnify project (not an SQLite database)`, { file })
   }
-  if (header.applicationId !== APPLICATION_ID) {
+  // While another connection has it open, the newest header may still be in the -wal file.
+  const ids = existsSync(`${file}-wal`) && statSync(`${file}-wal`).size > 0 ? readIdsThroughSqlite(file) : header
+  if (ids.applicationId !== APPLICATION_ID) {
     throw new StudioError('bad_format', `${file}: an SQLite database, but not a TokenUnify project`, { file })
   }
-  checkNewer(header.userVersion, file)
+  checkNewer(ids.userVersion, file)
   for (const p of [dir, file]) {
     try {
       accessSync(p, constants.W_OK)
@@ -55,7 +57,7 @@ export function locateProject(path: string): ProjectLocation {
       throw new StudioError('bad_input', `${dir}: the project folder is read-only; copy it to a writable folder to work on it`, { file: dir })
     }
   }
-  return { dir, file, version: header.userVersion }
+  return { dir, file, version: ids.userVersion }
 }
 
 /**
@@ -97,6 +99,15 @@ function checkNewer(version: number, file: string): void {
       `${file}: made by a newer TokenUnify Studio (project schema v${version}; this version reads up to v${SCHEMA_VERSION}). Nothing was changed.`,
       { file },
     )
+  }
+}
+
+function readIdsThroughSqlite(file: string): { userVersion: number; applicationId: number } {
+  const db = new Database(file, { readonly: true, fileMustExist: true, timeout: BUSY_TIMEOUT_MS })
+  try {
+    return { userVersion: schemaVersion(db), applicationId: db.pragma('application_id', { simple: true }) as number }
+  } finally {
+    db.close()
   }
 }
 
