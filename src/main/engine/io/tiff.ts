@@ -73,8 +73,12 @@ function parseImageJ(description: string | undefined): ImageJ | undefined {
 
 const NM_PER: Record<string, number> = { nm: 1, nanometer: 1, nanometers: 1, micron: 1000, microns: 1000, um: 1000, µm: 1000, '\\u00B5m': 1000, mm: 1e6 }
 
+/** A RATIONAL tag value: geotiff gives [numerator, denominator] (as a typed array) or a number. */
 function rational(v: unknown): number {
-  if (Array.isArray(v)) return v.length >= 2 && v[1] ? Number(v[0]) / Number(v[1]) : Number(v[0])
+  if (typeof v === 'object' && v !== null && 'length' in v) {
+    const a = v as ArrayLike<number>
+    return a.length >= 2 && a[1] ? Number(a[0]) / Number(a[1]) : Number(a[0])
+  }
   return Number(v)
 }
 
