@@ -2,8 +2,8 @@ import { mkdtempSync, readFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
-import { CheckpointMismatchError, loadCheckpoint, openCheckpoint, saveSafetensors, type Tensor } from '../../src/main/engine/model/checkpoint'
-import { sizeConfig } from '../../src/main/engine/model/config'
+import { CheckpointMismatchError, inferConfig, loadCheckpoint, openCheckpoint, saveSafetensors, type Tensor } from '../../src/main/engine/model/checkpoint'
+import { SIZES, sizeConfig, type NetworkConfig, type SizeName } from '../../src/main/engine/model/config'
 import { paramSpecs } from '../../src/main/engine/model/params'
 import { writePth } from '../fixtures/checkpoint/write-pth'
 
@@ -102,6 +102,15 @@ describe('TokenUnify checkpoints', () => {
         '1 unexpected keys: vit.stages.0.0.mamba.in_proj.bias; ' +
         '1 shape mismatches: encoder3.layer.conv1.conv.weight (expected (32, 16, 1, 5, 5), found (32, 16, 1, 3, 3))',
     )
+  })
+
+  it('infers each published size, and a custom config, from the shapes alone', () => {
+    for (const size of Object.keys(SIZES) as SizeName[]) {
+      const config = sizeConfig(size)
+      expect(inferConfig(new Map(paramSpecs(config).map((s) => [s.name, s.shape])))).toEqual(config)
+    }
+    const config: NetworkConfig = { ...sizeConfig('base'), featSize: [24, 40, 80, 160], hiddenSize: 320, depths: [1, 3, 2, 2], dState: 8, dConv: 3, expand: 3 }
+    expect(inferConfig(new Map(paramSpecs(config).map((s) => [s.name, s.shape])))).toEqual(config)
   })
 
   it('validates against a given config instead of the inferred one', async () => {
