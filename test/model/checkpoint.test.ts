@@ -1,7 +1,7 @@
-import { mkdtempSync, readFileSync } from 'node:fs'
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { describe, expect, it } from 'vitest'
+import { afterAll, describe, expect, it } from 'vitest'
 import { CheckpointMismatchError, inferConfig, loadCheckpoint, openCheckpoint, saveSafetensors, type Tensor } from '../../src/main/engine/model/checkpoint'
 import { SIZES, sizeConfig, type NetworkConfig, type SizeName } from '../../src/main/engine/model/config'
 import { paramSpecs } from '../../src/main/engine/model/params'
@@ -15,9 +15,8 @@ const SPOTS: Record<string, Record<string, { shape: number[]; index: number[]; v
   readFileSync(join(__dirname, '../fixtures/checkpoint/spot-values.json'), 'utf8'),
 )
 
-function tempDir(): string {
-  return mkdtempSync(join(tmpdir(), 'tu-ckpt-'))
-}
+const dir = mkdtempSync(join(tmpdir(), 'tu-ckpt-'))
+afterAll(() => rmSync(dir, { recursive: true, force: true }))
 
 describe('TokenUnify checkpoints', () => {
   it('loads tiny-a (a {model, optimizer, epoch, scaler, args} wrapper) with the exact keys, shapes and config', async () => {
@@ -71,7 +70,7 @@ describe('TokenUnify checkpoints', () => {
   })
 
   it("finds the state_dict under a 'state_dict' entry too", async () => {
-    const file = join(tempDir(), 'wrapped.pth')
+    const file = join(dir, 'wrapped.pth')
     const { weights } = await loadCheckpoint(TINY_A)
     writePth(file, weights, { wrapper: 'state_dict' })
     const c = await loadCheckpoint(file)
@@ -80,7 +79,7 @@ describe('TokenUnify checkpoints', () => {
   })
 
   it('lists every missing, unexpected and mismatched key of a checkpoint that does not fit', async () => {
-    const file = join(tempDir(), 'edited.pth')
+    const file = join(dir, 'edited.pth')
     const { weights } = await loadCheckpoint(TINY_A)
     const edited = new Map<string, Tensor>(weights)
     edited.delete('vit.stages.2.1.mamba.D_b')
@@ -120,7 +119,6 @@ describe('TokenUnify checkpoints', () => {
   })
 
   it('round-trips through safetensors', async () => {
-    const dir = tempDir()
     const a = await loadCheckpoint(TINY_A)
     const file = join(dir, 'tiny-a.safetensors')
     await saveSafetensors(file, a.weights, { metadata: { note: 'round trip' } })
