@@ -1,6 +1,6 @@
-import { existsSync, mkdtempSync } from 'node:fs'
+import { existsSync, mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { dirname, join } from 'node:path'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { CheckpointMismatchError, loadCheckpoint } from '../../src/main/engine/model/checkpoint'
 import { unpickle } from '../../src/main/engine/model/checkpoint/pickle'
@@ -17,6 +17,7 @@ describe('checkpoints that must not load', () => {
   })
   afterEach(() => {
     delete process.env.TU_PWNED_MARKER
+    rmSync(dirname(marker), { recursive: true, force: true })
   })
 
   it('refuses a pickle that calls os.system, by name, and runs nothing', async () => {
