@@ -3,20 +3,25 @@
  * app is checked where the app itself will look (appPaths on the packaged root). Needs
  * `npm run build:native` and `npm run build` first, as `npm test` does.
  */
-import { execFileSync, spawnSync } from 'node:child_process'
+import { execFileSync, spawn, spawnSync } from 'node:child_process'
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, relative } from 'node:path'
 import { extractAll, extractFile, listPackage } from '@electron/asar'
+import WebSocket from 'ws'
 import { parse } from 'yaml'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { checkPackedApp, electronTarget, findPackedApps } from '../../scripts/check-abi'
 import { packageDir } from '../../scripts/package-dir'
 import { appPaths, findAppRoot } from '../../src/main/engine/paths'
+import type { AppInfo } from '../../src/shared/types'
+import { decodeMessage, encodeMessage } from '../../src/shared/wire'
 
 const out = mkdtempSync(join(tmpdir(), 'tu-package-'))
 let app = ''
 let asar = ''
+/** The packed app.asar extracted as a folder, as Electron reads it, with the unpacked twin beside it. */
+const extracted = join(out, 'extracted', 'resources', 'app.asar')
 const log: string[] = []
 
 function filesUnder(dir: string): string[] {
@@ -30,6 +35,8 @@ function filesUnder(dir: string): string[] {
 beforeAll(() => {
   app = packageDir(out, (line) => log.push(line))
   asar = join(app, 'resources', 'app.asar')
+  extractAll(asar, extracted)
+  symlinkSync(join(app, 'resources', 'app.asar.unpacked'), `${extracted}.unpacked`)
 }, 120_000)
 
 afterAll(() => rmSync(out, { recursive: true, force: true }))
@@ -69,15 +76,45 @@ describe('npm run package:dir', () => {
   })
 
   it('resolves the same paths from inside the packed bundle as the app does at run time', () => {
-    // Electron reads app.asar as a folder; here it is extracted as one, with the unpacked twin beside it.
-    const root = join(out, 'extracted', 'resources', 'app.asar')
-    extractAll(asar, root)
-    symlinkSync(join(app, 'resources', 'app.asar.unpacked'), join(out, 'extracted', 'resources', 'app.asar.unpacked'))
-    expect(findAppRoot(join(root, 'out', 'main'))).toBe(root)
-    const paths = appPaths(findAppRoot(join(root, 'out', 'main')))
+    expect(findAppRoot(join(extracted, 'out', 'main'))).toBe(extracted)
+    const paths = appPaths(findAppRoot(join(extracted, 'out', 'main')))
     expect(existsSync(paths.nativeAddon)).toBe(true)
     expect(existsSync(join(paths.resources, 'weights', 'README.txt'))).toBe(true)
     expect(existsSync(join(paths.renderer, 'index.html'))).toBe(true)
+  })
+
+  it('runs from the packed files in browser mode: page, engine, ONNX Runtime and native addon', async () => {
+    const server = spawn(process.execPath, [join(extracted, 'out', 'main', 'cli.js'), 'serve'], { stdio: ['ignore', 'pipe', 'inherit'] })
+    try {
+      const url = await new Promise<string>((resolve, reject) => {
+        let text = ''
+        server.stdout.on('data', (d: Buffer) => {
+          text += d.toString()
+          const m = /http:\/\/127\.0\.0\.1:\d+\/\?token=\S+/.exec(text)
+          if (m) resolve(m[0])
+        })
+        server.once('exit', (code) => reject(new Error(`serve exited with ${code}: ${text}`)))
+      })
+      const page = await fetch(url)
+      expect(page.status).toBe(200)
+      expect(await page.text()).toBe(readFileSync(join(extracted, 'out', 'renderer', 'index.html'), 'utf8'))
+      const { host, search } = new URL(url)
+      const ws = new WebSocket(`ws://${host}/api${search}`)
+      await new Promise((resolve, reject) => ws.once('open', resolve).once('error', reject))
+      const reply = await new Promise<unknown>((resolve) => {
+        ws.on('message', (data: Buffer) => {
+          const msg = decodeMessage(new Uint8Array(data))
+          if (msg.t === 'result' && msg.id === 1) resolve(msg)
+        })
+        ws.send(encodeMessage({ t: 'call', id: 1, method: 'app.info', args: {} }))
+      })
+      ws.close()
+      const info = (reply as { value: AppInfo }).value
+      expect(info).toMatchObject({ name: 'TokenUnify Studio', mode: 'browser', nativeAddon: true })
+      expect(info.providers).toEqual(expect.arrayContaining(['cpu', 'webgpu']))
+    } finally {
+      server.kill()
+    }
   })
 
   it('keeps only this platform\'s ONNX Runtime, and it offers the WebGPU provider', () => {
