@@ -6,14 +6,17 @@ import { randomUUID } from 'node:crypto'
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import type { ApiEvents, ApiHandlers, ArgsOf, EventName, Method, ResultOf } from '../../shared/api'
+import type { ProjectCalls } from '../../shared/api/project'
 import { StudioError } from '../../shared/errors'
-import type { AppInfo, AppMode, VolumeInfo } from '../../shared/types'
+import type { AppInfo, AppMode, ProjectInfo, VolumeInfo } from '../../shared/types'
 import { volumeHistogram } from './io/histogram'
 import type { VolumeSource } from './io/volume'
 import { JobRunner } from './jobs/runner'
 import { nativeAvailable } from './native'
 import { findAppRoot } from './paths'
 import { availableProviders } from './runtime/providers'
+import { exportCorrections, importCorrections } from './store/exchange'
+import { createProject, openProject, type Project } from './store/project'
 
 export interface EngineOptions {
   mode: AppMode
@@ -27,6 +30,7 @@ export class Engine {
   readonly handlers: ApiHandlers
   private readonly volumes = new Map<string, { info: VolumeInfo; source: VolumeSource }>()
   private readonly listeners = new Set<AnyEventHandler>()
+  private project: Project | null = null
 
   constructor(readonly options: EngineOptions) {
     this.jobs.onUpdate((job) => this.emit('job.update', job))
@@ -45,6 +49,7 @@ export class Engine {
         })
         return { jobId: job.id, histogram: await job.result }
       },
+      ...this.projectHandlers(),
     }
   }
 
@@ -82,6 +87,8 @@ export class Engine {
   }
 
   async close(): Promise<void> {
+    this.project?.close()
+    this.project = null
     this.jobs.cancelAll()
     await Promise.all([...this.volumes.values()].map((v) => v.source.close()))
     this.volumes.clear()
@@ -89,6 +96,58 @@ export class Engine {
 
   private emit<E extends EventName>(event: E, payload: ApiEvents[E]): void {
     for (const l of this.listeners) l(event, payload)
+  }
+
+  private projectHandlers(): { [M in keyof ProjectCalls]: ApiHandlers[M] } {
+    const p = () => {
+      if (!this.project) throw new StudioError('conflict', 'no project is open')
+      return this.project
+    }
+    return {
+      'project.create': async ({ dir, author }) => this.useProject(createProject(dir, { author })),
+      'project.open': async ({ dir, author }) => this.useProject(openProject(dir, { author })),
+      'project.close': async () => {
+        const closed = this.project !== null
+        this.project?.close()
+        this.project = null
+        return { closed }
+      },
+      'project.info': async () => p().info(),
+      'project.relinkSource': async ({ sourceId, path }) => p().sources.relink(sourceId, path),
+      'project.segmentOf': async ({ fragments }) => ({ segments: fragments.map((f) => p().segmentOf(f)) }),
+      'project.fragmentsOf': async ({ segment }) => ({ fragments: p().fragmentsOf(segment) }),
+      'project.assignment': async () => p().assignment(),
+      'project.segments': async ({ segments }) => segments.map((s) => p().segmentState(s)),
+      'project.reviewState': async () => ({ reviewed: p().reviewedSegments(), locked: p().lockedSegments() }),
+      'project.voxelEdits': async ({ box }) => p().voxelEdits(box),
+      'project.merge': async ({ keep, absorb }) => p().merge(keep, absorb),
+      'project.split': async ({ segment, fragments }) => p().split(segment, fragments),
+      'project.paint': async (args) => p().paint(args),
+      'project.erase': async ({ indices, before }) => p().erase(indices, before),
+      'project.review': async ({ segments, reviewed }) => p().review(segments, reviewed),
+      'project.lock': async ({ segments, locked }) => p().lock(segments, locked),
+      'project.note': async ({ text, segment }) => p().note(text, segment),
+      'project.undo': async () => ({ edit: p().undo() }),
+      'project.redo': async () => ({ edit: p().redo() }),
+      'project.history': async (args) => p().history(args),
+      'project.revert': async (to) => ({ undone: p().revert(to) }),
+      'project.bookmarks': async () => p().bookmarks.list(),
+      'project.addBookmark': async ({ position, title, segment }) => p().bookmarks.add(position, title, p().author, segment),
+      'project.removeBookmark': async ({ id }) => {
+        p().bookmarks.remove(id)
+        return { removed: true }
+      },
+      'project.exportCorrections': async ({ file }) => exportCorrections(p(), file),
+      'project.importCorrections': async ({ file }) => ({ edits: importCorrections(p(), file) }),
+    }
+  }
+
+  /** Makes `project` the open one (closing the previous) and reports it with its sources checked. */
+  private async useProject(project: Project): Promise<ProjectInfo> {
+    this.project?.close()
+    this.project = project
+    project.onChange((change) => this.emit('project.changed', change))
+    return project.info(await project.sources.check())
   }
 
   private volume(id: string): VolumeSource {

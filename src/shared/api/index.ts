@@ -4,10 +4,11 @@
  */
 import type { AppCalls } from './app'
 import type { JobCalls, JobEvents } from './jobs'
+import type { ProjectCalls, ProjectEvents } from './project'
 import type { VolumeCalls } from './volume'
 
-export interface ApiCalls extends AppCalls, JobCalls, VolumeCalls {}
-export type ApiEvents = JobEvents
+export interface ApiCalls extends AppCalls, JobCalls, VolumeCalls, ProjectCalls {}
+export type ApiEvents = JobEvents & ProjectEvents
 
 export type Method = keyof ApiCalls
 export type ArgsOf<M extends Method> = ApiCalls[M]['args']

@@ -14,6 +14,7 @@ import { mkdirSync, readdirSync, existsSync, statSync } from 'node:fs'
 import { userInfo } from 'node:os'
 import { join, resolve } from 'node:path'
 import type Database from 'better-sqlite3'
+import type { ProjectEvents } from '../../../shared/api/project'
 import { StudioError } from '../../../shared/errors'
 import type { Box3, EditRecord, ProjectInfo, SegmentState, SourceRecord, SparseVoxels } from '../../../shared/types'
 import { Bookmarks } from './bookmarks'
@@ -37,15 +38,9 @@ export interface ProjectOptions {
   openVolume?: VolumeOpener
 }
 
-export type ProjectAction = 'edit' | 'undo' | 'redo' | 'revert' | 'import' | 'segmentation'
-
-export interface ProjectChange {
-  action: ProjectAction
-  /** The edits made, undone or redone, in the order it happened. */
-  edits: EditRecord[]
-  /** Segments whose fragments, voxels or flags changed. */
-  segments: number[]
-}
+/** What changed: the edits made, undone or redone, in order, and the segments to redraw. */
+export type ProjectChange = ProjectEvents['project.changed']
+export type ProjectAction = ProjectChange['action']
 
 export interface PaintArgs {
   indices: ArrayLike<number>
