@@ -7,12 +7,12 @@ import { basename, resolve } from 'node:path'
 import h5wasm from 'h5wasm/node'
 import type { Dataset, File as H5File, Metadata } from 'h5wasm/node'
 import { StudioError } from '../../../shared/errors'
-import type { DatasetEntry, Vec3, VolumeProbe } from '../../../shared/types'
+import type { DatasetEntry, DType, Vec3, VolumeProbe } from '../../../shared/types'
 import type { CachedChunk } from './cache'
 import { ChunkedVolume, type VolumeMeta } from './chunked'
 import { arrayEntry, chooseDataset, defaultDataset, trimSlashes } from './datasets'
 import { storedType, type StoredType } from './dtypes'
-import { mapAxes, type AxisMap, type VolumeSource, type VoxelArray } from './volume'
+import { allocate, mapAxes, type AxisMap, type VolumeSource, type VoxelArray } from './volume'
 
 /** HDF5 filters this build of h5wasm decodes; anything else is refused by name when opening. */
 const DECODABLE_FILTERS = new Set([1, 2, 3, 4, 5, 6]) // deflate, shuffle, fletcher32, szip, nbit, scaleoffset
@@ -194,5 +194,69 @@ export async function openHdf5(file: string, options: { dataset?: string; channe
   } catch (err) {
     f.close()
     throw err
+  }
+}
+
+const H5_TYPE: Record<DType, string> = { uint8: '<B', uint16: '<H', uint32: '<I', uint64: '<Q', float32: '<f' }
+
+/**
+ * Writes one gzip-compressed, chunked dataset slab by slab along its first axis (an export that
+ * never holds the whole volume). `resolution` (nm, z y x) is stored as CREMI does.
+ */
+export class Hdf5Writer {
+  private constructor(
+    readonly path: string,
+    private readonly file: H5File,
+    private readonly ds: Dataset,
+    private readonly shape: number[],
+  ) {}
+
+  static async create(
+    path: string,
+    options: { dataset: string; shape: number[]; dtype: DType; chunkShape?: number[]; voxelSize?: Vec3 },
+  ): Promise<Hdf5Writer> {
+    await h5ready()
+    const { shape, dtype } = options
+    const chunks = options.chunkShape ?? shape.map((n, a) => Math.min(n, a < shape.length - 3 ? 1 : a === shape.length - 3 ? 16 : 128))
+    let file: H5File
+    try {
+      file = new h5wasm.File(resolve(path), 'w')
+    } catch (err) {
+      throw new StudioError('bad_input', `${path}: cannot create the HDF5 file: ${hdf5Reason(err)}`, { file: path, cause: err })
+    }
+    const name = trimSlashes(options.dataset)
+    const parent = name.split('/').slice(0, -1)
+    for (let i = 1; i <= parent.length; i++) {
+      const group = parent.slice(0, i).join('/')
+      if (!file.get(group)) file.create_group(group)
+    }
+    // Created empty along the first axis, then grown: h5wasm needs data to create a dataset.
+    const ds = file.create_dataset({
+      name,
+      data: allocate(dtype, 0) as never,
+      shape: [0, ...shape.slice(1)],
+      maxshape: shape,
+      dtype: H5_TYPE[dtype],
+      chunks,
+      compression: 'gzip',
+      compression_opts: 4,
+    })
+    ds.resize(shape)
+    if (options.voxelSize) ds.create_attribute('resolution', Float64Array.from(options.voxelSize))
+    return new Hdf5Writer(path, file, ds, shape)
+  }
+
+  /** Writes `data` (whole rows of the other axes, C order) at index `i0` of the first axis. */
+  async writeSlab(i0: number, data: VoxelArray): Promise<void> {
+    const plane = this.shape.slice(1).reduce((a, b) => a * b, 1)
+    const n = data.length / plane
+    if (!Number.isInteger(n) || i0 < 0 || i0 + n > this.shape[0]) {
+      throw new StudioError('bad_input', `${this.path}: a slab of ${data.length} values at ${i0} does not fit ${this.shape.join('x')}`, { file: this.path })
+    }
+    this.ds.write_slice([[i0, i0 + n], ...this.shape.slice(1).map((): [] => [])], data)
+  }
+
+  async close(): Promise<void> {
+    this.file.close()
   }
 }

@@ -6,11 +6,11 @@ import { closeSync, openSync, readFileSync, readSync, writeFileSync } from 'node
 import { open, type FileHandle } from 'node:fs/promises'
 import { basename } from 'node:path'
 import { StudioError } from '../../../shared/errors'
-import type { Vec3 } from '../../../shared/types'
+import type { DType, Vec3 } from '../../../shared/types'
 import type { CachedChunk } from './cache'
 import { ChunkedVolume, type VolumeMeta } from './chunked'
 import { BYTES_PER_VOXEL, storedType, type StoredType } from './dtypes'
-import { mapAxes, type VolumeSource } from './volume'
+import { allocate, mapAxes, type VolumeSource, type VoxelArray } from './volume'
 
 export type NpyDType = 'uint8' | 'int8' | 'uint16' | 'int16' | 'uint32' | 'int32' | 'int64' | 'uint64' | 'float32' | 'float64' | 'bool'
 export type NpyArray =
@@ -145,18 +145,26 @@ function descrOf(data: NpyArray): string {
   return name
 }
 
-export function encodeNpy(data: NpyArray, shape: number[]): Uint8Array {
-  const count = shape.reduce((a, b) => a * b, 1)
-  if (count !== data.length) throw new StudioError('bad_input', `npy: ${data.length} values do not fill shape (${shape.join(', ')})`)
+/** The .npy header (magic, version 1.0, dict padded to 64 bytes) for C-ordered data. */
+function npyHeader(descr: string, shape: number[]): Uint8Array {
   const shapeText = shape.length === 1 ? `(${shape[0]},)` : `(${shape.join(', ')})`
-  let header = `{'descr': '${descrOf(data)}', 'fortran_order': False, 'shape': ${shapeText}, }`
+  let header = `{'descr': '${descr}', 'fortran_order': False, 'shape': ${shapeText}, }`
   const pad = 64 - ((10 + header.length + 1) % 64)
   header += ' '.repeat(pad % 64) + '\n'
-  const out = new Uint8Array(10 + header.length + data.byteLength)
+  const out = new Uint8Array(10 + header.length)
   out.set([0x93, ...new TextEncoder().encode('NUMPY'), 1, 0])
   new DataView(out.buffer).setUint16(8, header.length, true)
   out.set(new TextEncoder().encode(header), 10)
-  out.set(new Uint8Array(data.buffer, data.byteOffset, data.byteLength), 10 + header.length)
+  return out
+}
+
+export function encodeNpy(data: NpyArray, shape: number[]): Uint8Array {
+  const count = shape.reduce((a, b) => a * b, 1)
+  if (count !== data.length) throw new StudioError('bad_input', `npy: ${data.length} values do not fill shape (${shape.join(', ')})`)
+  const header = npyHeader(descrOf(data), shape)
+  const out = new Uint8Array(header.length + data.byteLength)
+  out.set(header)
+  out.set(new Uint8Array(data.buffer, data.byteOffset, data.byteLength), header.length)
   return out
 }
 
@@ -220,4 +228,37 @@ export async function openNpy(file: string, options: { channel?: number } = {}):
   const rows = Math.max(1, Math.min(sy, Math.floor(NPY_CHUNK_BYTES / Math.max(1, sx * BYTES_PER_VOXEL[stored.dtype]))))
   const meta: VolumeMeta = { name: basename(file), path: file, format: 'npy', shape: axes.shape, dtype: stored.dtype, chunkShape: [1, rows, sx] }
   return new NpyVolume(meta, handle, header.dtype, stored, origin)
+}
+
+/** Writes a .npy file slab by slab along its first axis (an export that never holds the whole array). */
+export class NpyWriter {
+  private constructor(
+    readonly path: string,
+    private readonly handle: FileHandle,
+    private readonly shape: number[],
+    private readonly dataOffset: number,
+  ) {}
+
+  static async create(path: string, shape: number[], dtype: DType): Promise<NpyWriter> {
+    const header = npyHeader(descrOf(allocate(dtype, 0) as NpyArray), shape)
+    const handle = await open(path, 'w')
+    await handle.write(header, 0, header.length, 0)
+    // Full length up front: slabs not written read as zeros.
+    await handle.truncate(header.length + shape.reduce((a, b) => a * b, 1) * BYTES_PER_VOXEL[dtype])
+    return new NpyWriter(path, handle, shape, header.length)
+  }
+
+  async writeSlab(i0: number, data: VoxelArray): Promise<void> {
+    const plane = this.shape.slice(1).reduce((a, b) => a * b, 1)
+    const n = data.length / plane
+    if (!Number.isInteger(n) || i0 < 0 || i0 + n > this.shape[0]) {
+      throw new StudioError('bad_input', `${this.path}: a slab of ${data.length} values at ${i0} does not fit ${this.shape.join('x')}`, { file: this.path })
+    }
+    const bytes = new Uint8Array(data.buffer, data.byteOffset, data.byteLength)
+    await this.handle.write(bytes, 0, bytes.length, this.dataOffset + i0 * plane * data.BYTES_PER_ELEMENT)
+  }
+
+  async close(): Promise<void> {
+    await this.handle.close()
+  }
 }
