@@ -2,7 +2,7 @@ import * as ort from 'onnxruntime-node'
 import { describe, expect, it } from 'vitest'
 import { Graph, sizeOf } from '../../src/main/engine/graph/builder'
 import { emitModel, wholeGraph } from '../../src/main/engine/graph/emit'
-import { lower, LOWERINGS, convTransposeAsConv, selectiveScanParallel, softplusAsWhere } from '../../src/main/engine/graph/lower'
+import { lower, LOWERINGS, convTransposeAsConv, reduceInTwoSteps, selectiveScanParallel, softplusAsWhere } from '../../src/main/engine/graph/lower'
 import { partition } from '../../src/main/engine/graph/partition'
 import { Program } from '../../src/main/engine/runtime/program'
 import { selectiveScan } from '../../src/main/engine/runtime/scan'
@@ -42,6 +42,20 @@ describe('provider lowerings compute what the op computes', () => {
     const lowered = await runOrt(lower(g, { ConvTranspose: convTransposeAsConv }), { x }, w)
     expect(plain.y.length).toBe(2 * 5 * 4 * 6 * 8)
     expect(maxDiff(plain.y, lowered.y)).toBeLessThan(1e-5)
+  })
+
+  it('long reductions in two steps (means of equal groups, sums)', async () => {
+    const g = new Graph()
+    const x = g.input('x', 'float32', [2, 3, 4, 40, 50])
+    g.output('mean', g.reduceMean(x, [2, 3, 4]))
+    g.output('sum', g.reduceSum(x, [3, 4], false))
+    g.output('short', g.reduceMean(x, [1]))
+    const feeds = { x: random(2 * 3 * 8000, -1, 1, 9) }
+    const plain = await runOrt(g, feeds)
+    const lowered = lower(g, { ReduceMean: reduceInTwoSteps, ReduceSum: reduceInTwoSteps })
+    expect(lowered.nodes.filter((n) => n.op === 'ReduceMean')).toHaveLength(3)
+    const two = await runOrt(lowered, feeds)
+    for (const k of ['mean', 'sum', 'short']) expect(maxDiff(plain[k], two[k]), k).toBeLessThan(1e-4)
   })
 
   for (const tokens of [1, 2, 7, 64, 101]) {

@@ -71,39 +71,61 @@ export const convTransposeAsConv: Rule = (g, node, [x, w]) => {
 
 /**
  * The selective scan from standard ops, for GPU providers: the per-token transitions
- * (a_t = exp(delta_t A), b_t = delta_t u_t B_t, as (B, Di, L, N) tensors) are combined by a
- * work-efficient parallel prefix (pairs, then recursion on half the length, then the even
- * positions), about log2(L) levels of a few ops each; y_t = sum_n C_t[n] h_t[n].
+ * (a_t = exp(delta_t A), b_t = delta_t u_t B_t, as (B, Di, N, L) tensors, tokens last so B and C
+ * need no transpose) are combined by a work-efficient parallel prefix (pairs, then recursion on
+ * half the length, then the even positions): about log2(L) levels of a few ops each.
+ * y_t = sum_n C_t[n] h_t[n].
  */
 export const selectiveScanParallel: Rule = (g, _node, [u, delta, A, Bm, Cm]) => {
   const [b, di, l] = u.shape
   const n = A.shape[1]
-  const a = g.exp(g.mul(g.reshape(delta, [b, di, l, 1]), g.reshape(A, [di, 1, n])))
-  const tokensLast = (v: Value) => g.reshape(g.transpose(v, [0, 2, 1]), [b, 1, l, n])
-  const bu = g.mul(g.reshape(g.mul(delta, u), [b, di, l, 1]), tokensLast(Bm))
+  const perState = (v: Value) => g.reshape(v, [b, 1, n, l])
+  const a = g.exp(g.mul(g.reshape(delta, [b, di, 1, l]), g.reshape(A, [di, n, 1])))
+  const bu = g.mul(g.reshape(g.mul(delta, u), [b, di, 1, l]), perState(Bm))
   const h = linearRecurrence(g, a, bu)
-  return [g.reduceSum(g.mul(h, tokensLast(Cm)), [3], false)]
+  return [g.reduceSum(g.mul(h, perState(Cm)), [2], false)]
 }
 
-/** h_t = a_t * h_{t-1} + b_t along axis 2 of (B, Di, T, N), h_{-1} = 0. */
+/** h_t = a_t * h_{t-1} + b_t along the last axis of (B, Di, N, T), h_{-1} = 0. */
 function linearRecurrence(g: Graph, a: Value, b: Value): Value {
-  const [bs, di, t, n] = a.shape
+  const lead = a.shape.slice(0, -1)
+  const t = a.shape[a.shape.length - 1]
   if (t === 1) return b
-  const fill = (value: number) => g.f32(new Float32Array(bs * di * n).fill(value), [bs, di, 1, n])
+  const axis = lead.length
+  const fill = (value: number) => g.f32(new Float32Array(lead.reduce((p, d) => p * d, 1)).fill(value), [...lead, 1])
   const even = t % 2 === 0
-  const aa = even ? a : g.concat([a, fill(1)], 2)
-  const bb = even ? b : g.concat([b, fill(0)], 2)
+  const aa = even ? a : g.concat([a, fill(1)], axis)
+  const bb = even ? b : g.concat([b, fill(0)], axis)
   const half = (t + (even ? 0 : 1)) / 2
-  const pairs = (v: Value) => g.reshape(v, [bs, di, half, 2, n])
-  const pick = (v: Value, i: number) => g.slice(v, [i], [i + 1], [3])
-  const [a0, a1, b0, b1] = [pick(pairs(aa), 0), pick(pairs(aa), 1), pick(pairs(bb), 0), pick(pairs(bb), 1)]
-  const squash = (v: Value) => g.reshape(v, [bs, di, half, n])
+  const pick = (v: Value, i: number) => g.slice(g.reshape(v, [...lead, half, 2]), [i], [i + 1], [axis + 1])
+  const [a0, a1, b0, b1] = [pick(aa, 0), pick(aa, 1), pick(bb, 0), pick(bb, 1)]
+  const squash = (v: Value) => g.reshape(v, [...lead, half])
   // States at the odd positions 2k+1, from the recurrence over pairs.
   const odd = linearRecurrence(g, squash(g.mul(a1, a0)), squash(g.addOp(g.mul(a1, b0), b1)))
-  const before = half === 1 ? fill(0) : g.concat([fill(0), g.slice(odd, [0], [half - 1], [2])], 2)
-  const evenStates = g.addOp(g.mul(a0, g.reshape(before, [bs, di, half, 1, n])), b0)
-  const all = g.reshape(g.concat([evenStates, g.reshape(odd, [bs, di, half, 1, n])], 3), [bs, di, 2 * half, n])
-  return even ? all : g.slice(all, [0], [t], [2])
+  const before = half === 1 ? fill(0) : g.concat([fill(0), g.slice(odd, [0], [half - 1], [axis])], axis)
+  const evenStates = g.addOp(g.mul(a0, g.reshape(before, [...lead, half, 1])), b0)
+  const all = g.reshape(g.concat([evenStates, g.reshape(odd, [...lead, half, 1])], axis + 1), [...lead, 2 * half])
+  return even ? all : g.slice(all, [0], [t], [axis])
+}
+
+/**
+ * A reduction over many elements as two reductions (GPU reductions run one thread per output,
+ * so one long reduction per channel leaves the GPU idle): the reduced axes, flattened to S, are
+ * split as S1 x S2 with S2 the largest divisor of S not above sqrt(S), and each is reduced in turn.
+ */
+export const reduceInTwoSteps: Rule = (g, node, [x]) => {
+  const rank = x.shape.length
+  const axes = (node.attrs.axes as number[]).map((a) => (a < 0 ? a + rank : a)).sort((p, q) => p - q)
+  const keep = node.attrs.keepdims === 1
+  const trailing = axes.every((a, i) => a === rank - axes.length + i)
+  const size = axes.reduce((p, a) => p * x.shape[a], 1)
+  let s2 = Math.floor(Math.sqrt(size))
+  while (s2 > 1 && size % s2 !== 0) s2--
+  const one = (v: Value, ax: number[], k: boolean) => g.op(node.op, [v], { axes: ax, keepdims: k ? 1 : 0 })
+  if (!trailing || size < 4096 || s2 < 16) return [one(x, axes, keep)]
+  const lead = x.shape.slice(0, rank - axes.length)
+  const twice = one(one(g.reshape(x, [...lead, size / s2, s2]), [-1], false), [-1], false)
+  return [keep ? g.reshape(twice, [...lead, ...axes.map(() => 1)]) : twice]
 }
 
 export type Provider = 'cpu' | 'webgpu' | 'cuda'
@@ -114,7 +136,7 @@ export type Provider = 'cpu' | 'webgpu' | 'cuda'
  */
 export const LOWERINGS: Record<Provider | 'portable', Lowering> = {
   cpu: { Softplus: softplusAsWhere },
-  webgpu: { SelectiveScan: selectiveScanParallel, ConvTranspose: convTransposeAsConv },
+  webgpu: { SelectiveScan: selectiveScanParallel, ConvTranspose: convTransposeAsConv, ReduceMean: reduceInTwoSteps, ReduceSum: reduceInTwoSteps },
   cuda: { SelectiveScan: selectiveScanParallel },
   portable: { SelectiveScan: selectiveScanParallel, Softplus: softplusAsWhere },
 }

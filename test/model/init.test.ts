@@ -1,0 +1,81 @@
+import { existsSync } from 'node:fs'
+import { describe, expect, it } from 'vitest'
+import { sizeConfig } from '../../src/main/engine/model/config'
+import { initialWeights } from '../../src/main/engine/model/init'
+import { paramSpecs } from '../../src/main/engine/model/params'
+import { defaultModelPath, loadModel, modelInfo } from '../../src/main/engine/model/runnable'
+import { onFirstWorkingProvider, providerOrder } from '../../src/main/engine/runtime/providers'
+
+describe('initial weights (the official initialisation)', () => {
+  const config = { ...sizeConfig('base'), featSize: [8, 16, 32, 64] as [number, number, number, number], hiddenSize: 128 }
+  const weights = initialWeights(config, 3)
+
+  it('has every parameter with its shape, and is reproducible from the seed', () => {
+    expect([...weights.keys()]).toEqual(paramSpecs(config).map((s) => s.name))
+    for (const s of paramSpecs(config)) expect(weights.get(s.name)!.shape, s.name).toEqual(s.shape)
+    expect(initialWeights(config, 3).get('encoder1.layer.conv1.conv.weight')!.data).toEqual(weights.get('encoder1.layer.conv1.conv.weight')!.data)
+    expect(initialWeights(config, 4).get('encoder1.layer.conv1.conv.weight')!.data).not.toEqual(weights.get('encoder1.layer.conv1.conv.weight')!.data)
+  })
+
+  it('follows PyTorch and Mamba: U(+-1/sqrt(fan_in)), A_log = log(1..16), D = 1, dt in [1e-3, 0.1]', () => {
+    const w = (n: string) => weights.get(n)!.data
+    const bound = (n: string, b: number) => {
+      const d = w(n)
+      expect(Math.max(...d.map(Math.abs)), n).toBeLessThanOrEqual(b)
+      expect(Math.max(...d.map(Math.abs)), n).toBeGreaterThan(0.8 * b)
+    }
+    bound('encoder2.layer.conv1.conv.weight', 1 / Math.sqrt(8 * 25))
+    bound('decoder2.transp_conv.conv.weight', 1 / Math.sqrt(8 * 8)) // ConvTranspose fan_in = out * k^3
+    bound('vit.stages.0.0.mamba.in_proj.weight', 1 / Math.sqrt(8))
+    bound('vit.stages.0.0.mamba.conv1d_b.bias', 1 / 2)
+    bound('vit.stages.0.0.mamba.dt_proj.weight', 1 / Math.sqrt(1))
+    bound('vit.stages.0.0.mamba.dt_proj_s.bias', 1 / Math.sqrt(1))
+    expect([...w('vit.stages.1.1.mamba.A_b_log').slice(0, 17)]).toEqual([...Array(16).keys()].map((i) => Math.fround(Math.log(i + 1))).concat(0))
+    expect(w('vit.stages.2.0.mamba.D_s').every((v) => v === 1)).toBe(true)
+    expect(w('vit.stages.0.1.norm.weight').every((v) => v === 1)).toBe(true)
+    for (const b of w('vit.stages.3.0.mamba.dt_proj.bias')) {
+      const dt = Math.log1p(Math.exp(b))
+      expect(dt).toBeGreaterThanOrEqual(1e-3 * 0.999)
+      expect(dt).toBeLessThanOrEqual(0.1 * 1.001)
+    }
+  })
+})
+
+describe('the bundled default model', () => {
+  it('is the tiny architecture, marked untrained, and runs', async () => {
+    expect(existsSync(defaultModelPath())).toBe(true)
+    const info = await modelInfo(defaultModelPath())
+    expect(info).toMatchObject({ format: 'safetensors', size: 'custom', untrained: true })
+    expect(info.config.featSize).toEqual([8, 16, 32, 64])
+    const model = await loadModel(defaultModelPath(), { provider: 'cpu', patch: [16, 80, 80] })
+    try {
+      expect(model.info.untrained).toBe(true)
+      const out = await model.run(new Float32Array(16 * 80 * 80).fill(0.5))
+      expect(out.length).toBe(3 * 16 * 80 * 80)
+      expect(out.every((v) => v > 0 && v < 1)).toBe(true)
+    } finally {
+      await model.dispose()
+    }
+  })
+})
+
+describe('execution provider choice', () => {
+  it('tries the GPU first for auto and always ends on the CPU', () => {
+    expect(providerOrder('auto')).toEqual(['cuda', 'webgpu', 'cpu'])
+    expect(providerOrder('webgpu')).toEqual(['webgpu', 'cpu'])
+    expect(providerOrder('cpu')).toEqual(['cpu'])
+  })
+
+  it('falls back to the CPU and says why the others were not used', async () => {
+    const tried: string[] = []
+    const result = await onFirstWorkingProvider('webgpu', async (p) => {
+      tried.push(p)
+      if (p === 'webgpu') throw new Error('Failed to get a WebGPU adapter: none\nstack')
+      return 42
+    })
+    expect(result).toEqual({ value: 42, provider: 'cpu', passedOver: [{ provider: 'webgpu', reason: 'Failed to get a WebGPU adapter: none' }] })
+    expect(tried).toEqual(['webgpu', 'cpu'])
+    const cuda = await onFirstWorkingProvider('cuda', async (p) => p)
+    if (cuda.provider === 'cpu') expect(cuda.passedOver[0].reason).toMatch(/CUDA provider library is not installed/)
+  })
+})
