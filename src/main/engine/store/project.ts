@@ -16,7 +16,7 @@ import { join, resolve } from 'node:path'
 import type Database from 'better-sqlite3'
 import type { ProjectEvents } from '../../../shared/api/project'
 import { StudioError } from '../../../shared/errors'
-import type { Box3, EditRecord, ProjectInfo, SegmentState, SourceRecord, SparseVoxels } from '../../../shared/types'
+import type { Box3, EditRecord, EditState, ProjectInfo, SegmentState, SourceRecord, SparseVoxels } from '../../../shared/types'
 import { Bookmarks } from './bookmarks'
 import { connect, createDatabase, locateProject, PROJECT_FILE, writeTransaction } from './database'
 import { changes, LOCKED, REVIEWED, type EditDelta } from './delta'
@@ -305,22 +305,20 @@ export class Project {
 
   /** Undoes the newest applied edit; null when there is none. */
   undo(): EditRecord | null {
-    const row = this.change(() => {
+    return this.change('undo', () => {
       const row = this.log.lastApplied()
       if (row) this.log.setState(row.id, 'undone')
       return row ? [row] : []
-    }, -1)
-    return this.done('undo', row, 'undone')[0] ?? null
+    })[0] ?? null
   }
 
   /** Redoes the oldest undone edit; null when there is none. */
   redo(): EditRecord | null {
-    const row = this.change(() => {
+    return this.change('redo', () => {
       const row = this.log.firstUndone()
       if (row) this.log.setState(row.id, 'applied')
       return row ? [row] : []
-    }, 1)
-    return this.done('redo', row, 'applied')[0] ?? null
+    })[0] ?? null
   }
 
   /**
@@ -328,7 +326,7 @@ export class Project {
    * before `time`, by undoing everything applied since, in one transaction.
    */
   revert(to: { edit: number } | { time: number }): EditRecord[] {
-    const rows = this.change(() => {
+    return this.change('revert', () => {
       const target = 'edit' in to ? to.edit : this.log.lastAppliedAt(to.time)
       if (target !== 0) {
         const row = this.log.get(target)
@@ -337,8 +335,7 @@ export class Project {
       const rows = this.log.appliedAfter(target)
       for (const row of rows) this.log.setState(row.id, 'undone')
       return rows
-    }, -1)
-    return this.done('revert', rows, 'undone')
+    })
   }
 
   /** Edits newest first, in pages: `before` is the smallest id of the previous page. */
@@ -439,30 +436,26 @@ export class Project {
     return record
   }
 
-  /** Changes edit states in one transaction, then applies their deltas in memory in `direction`. */
-  private change(pick: () => EditRow[], direction: 1 | -1): EditRow[] {
+  /**
+   * Undo, redo or revert: `pick` changes edit states in one transaction and returns the rows it
+   * changed; their deltas are then applied in memory, backward unless it is a redo.
+   */
+  private change(action: 'undo' | 'redo' | 'revert', pick: () => EditRow[]): EditRecord[] {
     const { rows, version } = writeTransaction(this.db, () => {
       this.sync()
       const rows = pick()
       if (rows.length > 0) this.log.bump()
       return { rows, version: this.log.version() }
     })
+    if (rows.length === 0) return []
+    const deltas = rows.map(rowDelta)
     this.advance(version, () => {
-      for (const row of rows) {
-        const delta = rowDelta(row)
-        if (delta) this.state.apply(delta, direction)
-      }
+      for (const delta of deltas) if (delta) this.state.apply(delta, action === 'redo' ? 1 : -1)
     })
-    return rows
-  }
-
-  private done(action: ProjectAction, rows: EditRow[], state: 'applied' | 'undone'): EditRecord[] {
+    const state: EditState = action === 'redo' ? 'applied' : 'undone'
     const records = rows.map((row) => ({ ...toRecord(row), state }))
-    if (records.length > 0) {
-      const segments = new Set<number>()
-      rows.forEach((row, i) => touchedSegments(records[i], rowDelta(row)).forEach((s) => segments.add(s)))
-      this.emit({ action, edits: records, segments: [...segments] })
-    }
+    const segments = new Set(records.flatMap((r, i) => touchedSegments(r, deltas[i])))
+    this.emit({ action, edits: records, segments: [...segments] })
     return records
   }
 

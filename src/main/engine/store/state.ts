@@ -35,16 +35,66 @@ interface VoxelBlock {
   base: Map<number, number>
 }
 
+/**
+ * id -> non-negative integer, -1 when absent. Ids are mostly dense (watershed numbers fragments
+ * 1..n), so they index a typed array that grows with the number of entries; rare larger ids go
+ * to a Map. Maps alone cost microseconds per lookup at a million entries.
+ */
+class IdTable {
+  private dense = new Int32Array(1024).fill(-1)
+  private readonly sparse = new Map<number, number>()
+  count = 0
+
+  get(id: number): number {
+    return id < this.dense.length ? this.dense[id] : (this.sparse.get(id) ?? -1)
+  }
+
+  set(id: number, value: number): void {
+    if (id >= this.dense.length && id < Math.max(1 << 20, 4 * this.count)) this.grow(id)
+    if (id < this.dense.length) {
+      if (this.dense[id] < 0) this.count++
+      this.dense[id] = value
+    } else {
+      if (!this.sparse.has(id)) this.count++
+      this.sparse.set(id, value)
+    }
+  }
+
+  delete(id: number): void {
+    if (id < this.dense.length) {
+      if (this.dense[id] >= 0) this.count--
+      this.dense[id] = -1
+    } else if (this.sparse.delete(id)) {
+      this.count--
+    }
+  }
+
+  private grow(id: number): void {
+    let size = this.dense.length
+    while (size <= id) size *= 2
+    const dense = new Int32Array(size).fill(-1)
+    dense.set(this.dense)
+    this.dense = dense
+    for (const [k, v] of this.sparse) {
+      if (k < size) {
+        dense[k] = v
+        this.sparse.delete(k)
+      }
+    }
+  }
+}
+
 export class ProjectState {
-  private readonly slotOf = new Map<number, number>()
+  private readonly slotOf = new IdTable()
   private ids = new Float64Array(1024)
   private seg = new Float64Array(1024)
   private next = new Int32Array(1024)
   private prev = new Int32Array(1024)
   private slots = 0
   private assigned = 0
-  private readonly head = new Map<number, number>()
-  private readonly size = new Map<number, number>()
+  /** segment -> first slot of its fragment list, and its fragment count */
+  private readonly head = new IdTable()
+  private readonly size = new IdTable()
   private readonly flags = new Map<number, number>()
   private readonly blocks = new Map<number, VoxelBlock>()
   private voxelCount = 0
@@ -73,22 +123,22 @@ export class ProjectState {
   /** The fragment's segment; 0 when it is in none or unknown. */
   segmentOf(fragment: number): number {
     const s = this.slotOf.get(fragment)
-    return s === undefined ? 0 : this.seg[s]
+    return s < 0 ? 0 : this.seg[s]
   }
 
   hasSegment(segment: number): boolean {
-    return segment !== 0 && this.head.has(segment)
+    return segment !== 0 && this.head.get(segment) >= 0
   }
 
   sizeOf(segment: number): number {
-    return this.size.get(segment) ?? 0
+    return Math.max(0, this.size.get(segment))
   }
 
   /** Fragments of a segment, sorted. */
   fragmentsOf(segment: number): Float64Array {
     const out = new Float64Array(this.sizeOf(segment))
     let n = 0
-    for (let s = this.head.get(segment) ?? -1; s >= 0; s = this.next[s]) out[n++] = this.ids[s]
+    for (let s = this.head.get(segment); s >= 0; s = this.next[s]) out[n++] = this.ids[s]
     return out.sort()
   }
 
@@ -109,7 +159,7 @@ export class ProjectState {
   }
 
   get segmentCount(): number {
-    return this.head.size
+    return this.head.count
   }
 
   get editedVoxelCount(): number {
@@ -120,7 +170,7 @@ export class ProjectState {
   assignment(): { fragments: Float64Array; segments: Float64Array } {
     const fragments = new Float64Array(this.fragmentCount)
     let n = 0
-    for (const [id, s] of this.slotOf) if (this.seg[s] !== 0) fragments[n++] = id
+    for (let s = 0; s < this.slots; s++) if (this.seg[s] !== 0) fragments[n++] = this.ids[s]
     fragments.sort()
     const segments = new Float64Array(n)
     for (let i = 0; i < n; i++) segments[i] = this.segmentOf(fragments[i])
@@ -205,7 +255,7 @@ export class ProjectState {
 
   private setSegment(fragment: number, segment: number): void {
     let s = this.slotOf.get(fragment)
-    if (s === undefined) {
+    if (s < 0) {
       if (segment === 0) return
       this.reserve(this.slots + 1)
       s = this.slots++
@@ -222,19 +272,19 @@ export class ProjectState {
       else if (n >= 0) this.head.set(from, n)
       else this.head.delete(from)
       if (n >= 0) this.prev[n] = p
-      const left = (this.size.get(from) as number) - 1
+      const left = this.size.get(from) - 1
       if (left === 0) this.size.delete(from)
       else this.size.set(from, left)
       this.assigned--
     }
     this.seg[s] = segment
     if (segment !== 0) {
-      const h = this.head.get(segment) ?? -1
+      const h = this.head.get(segment)
       this.next[s] = h
       this.prev[s] = -1
       if (h >= 0) this.prev[h] = s
       this.head.set(segment, s)
-      this.size.set(segment, (this.size.get(segment) ?? 0) + 1)
+      this.size.set(segment, this.sizeOf(segment) + 1)
       this.assigned++
     }
   }
