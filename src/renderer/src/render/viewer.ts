@@ -193,6 +193,11 @@ export class Viewer {
     this.requestRender()
   }
 
+  /** Chunk reads queued or on their way. */
+  get pending(): number {
+    return this.store?.pending ?? 0
+  }
+
   get shape(): Vec3 | null {
     return this.grid?.shape ?? null
   }

@@ -1,12 +1,14 @@
 import { defineStore } from 'pinia'
 import { ref } from 'vue'
-import type { AppInfo } from '../../../shared/types'
+import type { AppInfo, Vec3 } from '../../../shared/types'
 import { api } from '../api'
 
 export const useAppStore = defineStore('app', () => {
   const info = ref<AppInfo | null>(null)
   const error = ref<string | null>(null)
   const helpOpen = ref(false)
+  /** A bookmark waiting for its note (the bookmark dialog is open while set). */
+  const bookmarkDraft = ref<{ position: Vec3; segment: number | null } | null>(null)
 
   async function load() {
     try {
@@ -16,5 +18,5 @@ export const useAppStore = defineStore('app', () => {
     }
   }
 
-  return { info, error, helpOpen, load }
+  return { info, error, helpOpen, bookmarkDraft, load }
 })

@@ -11,6 +11,8 @@ export type Tool = 'select' | 'merge' | 'split' | 'brush' | 'eraser'
 export interface Seed {
   voxel: Vec3
   segment: number
+  /** The label (fragment) under the seed. */
+  fragment: number
 }
 
 export const useToolsStore = defineStore('tools', () => {

@@ -8,6 +8,7 @@ import { computed, ref } from 'vue'
 import type { Box3, Histogram, VolumeInfo } from '../../../shared/types'
 import { api } from '../api'
 import type { Layer, VoxelArray } from '../render/chunkStore'
+import { useProjectStore } from './project'
 import { useViewStore } from './view'
 
 export function isLabelVolume(v: VolumeInfo): boolean {
@@ -36,6 +37,12 @@ export function percentiles(h: Histogram, fractions: number[]): number[] {
   })
 }
 
+/** The size of the XY pane (the zoom that fits a new volume is chosen for it). */
+function paneSize(): [number, number] {
+  const r = document.querySelector('[data-testid="pane-xy"]')?.getBoundingClientRect()
+  return r && r.width > 0 ? [r.width, r.height] : [800, 800]
+}
+
 export const useVolumesStore = defineStore('volumes', () => {
   const all = ref<VolumeInfo[]>([])
   const imageId = ref<string | null>(null)
@@ -46,8 +53,6 @@ export const useVolumesStore = defineStore('volumes', () => {
   const labels = computed(() => all.value.find((v) => v.id === labelsId.value) ?? null)
   const images = computed(() => all.value.filter((v) => !isLabelVolume(v)))
   const segmentations = computed(() => all.value.filter(isLabelVolume))
-  /** Overrides how the segmentation is read (the project's edited labels instead of the file). */
-  let labelsLayer: (info: VolumeInfo) => Layer = volumeLayer
 
   async function refresh(): Promise<VolumeInfo[]> {
     all.value = await api.call('volume.list', {})
@@ -55,7 +60,7 @@ export const useVolumesStore = defineStore('volumes', () => {
   }
 
   /** Shows an image and a segmentation (either may be null) in every view. */
-  async function show(newImageId: string | null, newLabelsId: string | null, paneSize: [number, number] = [800, 800]) {
+  async function show(newImageId: string | null, newLabelsId: string | null, fitTo: [number, number] = paneSize()) {
     const view = useViewStore()
     error.value = null
     const img = all.value.find((v) => v.id === newImageId) ?? null
@@ -63,7 +68,9 @@ export const useVolumesStore = defineStore('volumes', () => {
     const info = img ?? lab
     const previous = image.value ?? labels.value
     try {
-      view.viewer?.setLayers(img && volumeLayer(img), lab && labelsLayer(lab))
+      // With a project open, the segmentation shows the project's edits.
+      const project = useProjectStore()
+      view.viewer?.setLayers(img && volumeLayer(img), lab && (project.open ? project.labelsLayer(lab) : volumeLayer(lab)))
     } catch (err) {
       error.value = (err as Error).message
       return
@@ -71,8 +78,17 @@ export const useVolumesStore = defineStore('volumes', () => {
     const sameSpace = previous !== null && info !== null && previous.shape.join() === info.shape.join()
     imageId.value = img?.id ?? null
     labelsId.value = lab?.id ?? null
-    if (info && !sameSpace) view.reset(info.shape, info.voxelSize ?? [1, 1, 1], paneSize)
+    if (info && !sameSpace) view.reset(info.shape, info.voxelSize ?? [1, 1, 1], fitTo)
     if (img && img.id !== histogramOf) await autoContrast(img)
+  }
+
+  /** Shows the first image and a segmentation of its shape, when nothing is shown yet. */
+  async function showDefault() {
+    await refresh()
+    if (imageId.value || labelsId.value || all.value.length === 0) return
+    const img = images.value[0] ?? null
+    const lab = segmentations.value.find((s) => !img || s.shape.join() === img.shape.join()) ?? null
+    await show(img?.id ?? null, lab?.id ?? null, paneSize())
   }
 
   let histogramOf: string | null = null
@@ -90,9 +106,5 @@ export const useVolumesStore = defineStore('volumes', () => {
     }
   }
 
-  function useLabelsLayer(make: (info: VolumeInfo) => Layer) {
-    labelsLayer = make
-  }
-
-  return { all, imageId, labelsId, image, labels, images, segmentations, histogram, error, refresh, show, useLabelsLayer }
+  return { all, imageId, labelsId, image, labels, images, segmentations, histogram, error, refresh, show, showDefault }
 })
