@@ -43,4 +43,21 @@ describe('project store: codec and in-memory state', () => {
     expect(state.segmentCount).toBe(2)
     expect(state.hasSegment(30)).toBe(false)
   })
+
+  it('handles ids far apart (uint64 labels) as well as dense ones', () => {
+    const state = new ProjectState([1, 1, 8])
+    const big = 2 ** 40
+    state.loadBase([1, big, big + 1, 3_000_000], [big, 7, 7, big])
+    expect([...state.fragmentsOf(big)]).toEqual([1, 3_000_000])
+    state.apply({ ...emptyDelta(), assign: changes([big, big + 1], [7, 7], [big, big], 'fragment') }, 1)
+    expect([...state.fragmentsOf(big)]).toEqual([1, 3_000_000, big, big + 1])
+    expect(state.segmentOf(big + 1)).toBe(big)
+    expect(state.hasSegment(7)).toBe(false)
+    expect(state.segmentCount).toBe(1)
+    // More dense ids than the first table holds: the table grows and keeps the far ones.
+    state.loadBase(Float64Array.from({ length: 5000 }, (_, i) => 10 + i), new Float64Array(5000).fill(2 ** 21))
+    expect(state.segmentOf(big)).toBe(big)
+    expect(state.sizeOf(2 ** 21)).toBe(5000)
+    expect(state.fragmentCount).toBe(5004)
+  })
 })

@@ -196,8 +196,9 @@ export class Project {
 
   /**
    * A new assignment from an automatic run on the same fragments (a new threshold,
-   * re-agglomeration after fine-tuning): one undoable edit of the changed fragments. Refused if it
-   * touches a reviewed or locked segment; query frozen() first.
+   * re-agglomeration after fine-tuning): one undoable edit of the changed fragments. Fragments not
+   * listed keep their segment, so a run lists every fragment it covers. Refused as a whole if it
+   * moves a fragment out of or into a reviewed or locked segment: query frozen() first.
    */
   applyRun(runId: number, fragments: ArrayLike<number>, segments: ArrayLike<number>): EditRecord {
     return this.edit(

@@ -6,16 +6,11 @@
  * Fragments of a segment form a doubly linked list over slots, so moving a fragment is O(1) and
  * a merge or split costs only the fragments it moves, whatever the project size.
  */
-import type { Box3, Vec3 } from '../../../shared/types'
+import type { Box3, SparseVoxels, Vec3 } from '../../../shared/types'
 import { LOCKED, REVIEWED, type Changes, type EditDelta } from './delta'
 
 /** Side of the cubic blocks that group voxel overrides for box queries. */
 const BLOCK = 64
-
-export interface SparseLabels {
-  indices: Float64Array
-  labels: Float64Array
-}
 
 /** What automatic steps must keep exactly as it is (see ProjectState.frozen). */
 export interface FrozenSet {
@@ -24,7 +19,7 @@ export interface FrozenSet {
   /** Every fragment of those segments, sorted. */
   fragments: Float64Array
   /** Edited voxels whose current fragment belongs to a frozen segment, with that fragment. */
-  voxels: SparseLabels
+  voxels: SparseVoxels
   /** Edited voxels whose base fragment is frozen but which edits moved out of the frozen segments. */
   released: Float64Array
 }
@@ -43,29 +38,33 @@ interface VoxelBlock {
 class IdTable {
   private dense = new Int32Array(1024).fill(-1)
   private readonly sparse = new Map<number, number>()
-  count = 0
+  private entries = 0
+
+  get count(): number {
+    return this.entries
+  }
 
   get(id: number): number {
     return id < this.dense.length ? this.dense[id] : (this.sparse.get(id) ?? -1)
   }
 
   set(id: number, value: number): void {
-    if (id >= this.dense.length && id < Math.max(1 << 20, 4 * this.count)) this.grow(id)
+    if (id >= this.dense.length && id < Math.max(1 << 20, 4 * this.entries)) this.grow(id)
     if (id < this.dense.length) {
-      if (this.dense[id] < 0) this.count++
+      if (this.dense[id] < 0) this.entries++
       this.dense[id] = value
     } else {
-      if (!this.sparse.has(id)) this.count++
+      if (!this.sparse.has(id)) this.entries++
       this.sparse.set(id, value)
     }
   }
 
   delete(id: number): void {
     if (id < this.dense.length) {
-      if (this.dense[id] >= 0) this.count--
+      if (this.dense[id] >= 0) this.entries--
       this.dense[id] = -1
     } else if (this.sparse.delete(id)) {
-      this.count--
+      this.entries--
     }
   }
 
@@ -109,15 +108,17 @@ export class ProjectState {
 
   /** Applies a delta forward (do, redo) or backward (undo). */
   apply(delta: EditDelta, direction: 1 | -1): void {
-    const from = (c: Changes) => (direction === 1 ? c.before : c.after)
-    const to = (c: Changes) => (direction === 1 ? c.after : c.before)
+    const ends = (c: Changes) => (direction === 1 ? [c.before, c.after] : [c.after, c.before])
     const { assign, flags, voxels } = delta
-    for (let i = 0; i < assign.ids.length; i++) this.setSegment(assign.ids[i], to(assign)[i])
+    const [, segmentTo] = ends(assign)
+    for (let i = 0; i < assign.ids.length; i++) this.setSegment(assign.ids[i], segmentTo[i])
+    const [, flagsTo] = ends(flags)
     for (let i = 0; i < flags.ids.length; i++) {
-      if (to(flags)[i] === 0) this.flags.delete(flags.ids[i])
-      else this.flags.set(flags.ids[i], to(flags)[i])
+      if (flagsTo[i] === 0) this.flags.delete(flags.ids[i])
+      else this.flags.set(flags.ids[i], flagsTo[i])
     }
-    for (let i = 0; i < voxels.ids.length; i++) this.setVoxel(voxels.ids[i], from(voxels)[i], to(voxels)[i])
+    const [voxelFrom, voxelTo] = ends(voxels)
+    for (let i = 0; i < voxels.ids.length; i++) this.setVoxel(voxels.ids[i], voxelFrom[i], voxelTo[i])
   }
 
   /** The fragment's segment; 0 when it is in none or unknown. */
@@ -183,7 +184,7 @@ export class ProjectState {
   }
 
   /** Edited voxels inside a box with their current fragment labels, sorted by index. */
-  voxelsIn(box: Box3): SparseLabels {
+  voxelsIn(box: Box3): SparseVoxels {
     const shape = this.labelShape
     if (shape === null || this.blocks.size === 0) return { indices: new Float64Array(0), labels: new Float64Array(0) }
     const found: number[] = []
@@ -207,7 +208,7 @@ export class ProjectState {
   }
 
   /** Every edited voxel with its current label, sorted by index. */
-  allVoxels(): SparseLabels {
+  allVoxels(): SparseVoxels {
     const indices = new Float64Array(this.voxelCount)
     let n = 0
     for (const block of this.blocks.values()) for (const index of block.current.keys()) indices[n++] = index
