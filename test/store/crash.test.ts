@@ -9,7 +9,7 @@ import { REPO, removeTempDirs, snapshot, tempDir } from './helpers'
 afterAll(removeTempDirs)
 
 const STREAM_LENGTH = 1000
-const KILL_AFTER = 300
+const KILL_AFTER = 250
 
 const editsVersion = (db: Database.Database) => db.prepare('SELECT edits_version FROM project').pluck().get() as number
 const editLog = (db: Database.Database) => db.prepare('SELECT id, kind, state, origin, author, summary, delta FROM edits ORDER BY id').all()

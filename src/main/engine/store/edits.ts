@@ -33,7 +33,7 @@ export function planMerge(state: ProjectState, keep: number, absorb: number, ori
   return { kind: 'merge', delta, segments: [keep, absorb] }
 }
 
-/** Moves `fragments` (all in `segment`, not all of it) into the new segment `into`. */
+/** Moves `fragments` (all in `segment`, not all of it) into the new segment `into`, which starts unreviewed. */
 export function planSplit(state: ProjectState, segment: number, fragments: ArrayLike<number>, into: number, origin: EditOrigin): PlannedEdit {
   requireSegment(state, segment)
   if (fragments.length === 0) throw new StudioError('bad_input', `split of segment ${segment}: no fragments given`)
