@@ -13,7 +13,8 @@ import { parse } from 'yaml'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { checkPackedApp, electronTarget, findPackedApps } from '../../scripts/check-abi'
 import { packageDir } from '../../scripts/package-dir'
-import { appPaths, findAppRoot } from '../../src/main/engine/paths'
+import { appPaths, findAppRoot, userPaths } from '../../src/main/engine/paths'
+import { prepareLaunch } from '../../src/main/firstrun'
 import type { AppInfo } from '../../src/shared/types'
 import { decodeMessage, encodeMessage } from '../../src/shared/wire'
 
@@ -81,6 +82,12 @@ describe('npm run package:dir', () => {
     expect(existsSync(paths.nativeAddon)).toBe(true)
     expect(existsSync(join(paths.resources, 'weights', 'README.txt'))).toBe(true)
     expect(existsSync(join(paths.renderer, 'index.html'))).toBe(true)
+    // The first run finds the packed default model, the same file as in the repository.
+    const launch = prepareLaunch(paths, userPaths(join(out, 'user')))
+    expect(launch.defaultModel).not.toBeNull()
+    const model = relative(paths.models, launch.defaultModel ?? '')
+    expect(launch.defaultModel).toBe(join(`${extracted}.unpacked`, 'resources', 'models', model))
+    expect(readFileSync(launch.defaultModel ?? '').equals(readFileSync(join(appPaths().models, model)))).toBe(true)
   })
 
   it('runs from the packed files in browser mode: page, engine, ONNX Runtime and native addon', async () => {

@@ -64,6 +64,7 @@ describe('first run', () => {
     const first = prepareLaunch(appPaths(), user)
     expect(first.firstRun).toBe(true)
     expect(first.demoProject).toBe(user.demoProject)
+    expect(first.defaultModel).toMatch(/[\\/]resources[\\/]models[\\/][^\\/]+\.(onnx|safetensors|pth)$/)
     expect(first.weights).toEqual({ folder: user.weights, repository: WEIGHTS_REPOSITORY, files: [] })
     const readme = readFileSync(join(user.weights, 'README.txt'), 'utf8')
     expect(readme).toBe(readFileSync('resources/weights/README.txt', 'utf8'))
