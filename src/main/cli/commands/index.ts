@@ -1,6 +1,7 @@
 /** Every `tokenunify` subcommand, in the order `--help` lists them. */
 import type { Command } from '../command'
+import { infer } from './infer'
 import { model } from './model'
 import { serve } from './serve'
 
-export const commands: Command[] = [serve, model]
+export const commands: Command[] = [serve, infer, model]

@@ -258,6 +258,18 @@ export class NpyWriter {
     await this.handle.write(bytes, 0, bytes.length, this.dataOffset + i0 * plane * data.BYTES_PER_ELEMENT)
   }
 
+  /** Writes `data` (C order) from the element at `index` (one coordinate per axis) onwards. */
+  async writeAt(index: number[], data: VoxelArray): Promise<void> {
+    let flat = 0
+    index.forEach((i, a) => (flat = flat * this.shape[a] + i))
+    const total = this.shape.reduce((a, b) => a * b, 1)
+    if (index.length !== this.shape.length || index.some((i, a) => !Number.isInteger(i) || i < 0 || i >= this.shape[a]) || flat + data.length > total) {
+      throw new StudioError('bad_input', `${this.path}: ${data.length} values at [${index.join(',')}] do not fit ${this.shape.join('x')}`, { file: this.path })
+    }
+    const bytes = new Uint8Array(data.buffer, data.byteOffset, data.byteLength)
+    await this.handle.write(bytes, 0, bytes.length, this.dataOffset + flat * data.BYTES_PER_ELEMENT)
+  }
+
   async close(): Promise<void> {
     await this.handle.close()
   }

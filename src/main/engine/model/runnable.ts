@@ -46,6 +46,8 @@ export interface RunnableModel {
   passedOver: PassedOver[]
   patch: Vec3
   batch: number
+  /** How the selective scans run (runtime/program.ts). */
+  scan: 'native' | 'in-graph'
   /** (batch, 1, z, y, x) intensities in [0, 1] -> (batch, 3, z, y, x) affinities. */
   run(windows: Float32Array): Promise<Float32Array>
   dispose(): Promise<void>
@@ -95,6 +97,7 @@ export async function loadModel(path: string, options: ModelOptions = {}): Promi
     passedOver,
     patch,
     batch,
+    scan: program.scan,
     run: async (windows) => (await program.run({ [INPUT]: windows })).get(OUTPUT)!,
     dispose: () => program.dispose(),
   }

@@ -9,8 +9,9 @@ import * as ort from 'onnxruntime-node'
 import { StudioError } from '../../../shared/errors'
 import { sizeOf, type Graph, type Node } from '../graph/builder'
 import { emitModel, wholeGraph, type WeightLookup } from '../graph/emit'
-import { lower, LOWERINGS, type Provider } from '../graph/lower'
+import { lower, LOWERINGS, selectiveScanParallel, type Provider } from '../graph/lower'
 import { partition, type Step } from '../graph/partition'
+import { nativeAvailable } from '../native'
 import { selectiveScan } from './scan'
 
 export interface ProgramOptions {
@@ -46,18 +47,20 @@ export class Program {
     private readonly threads: number | undefined,
   ) {}
 
-  /** Lowers, emits and loads `graph` for `options.provider`; throws if the provider cannot. */
+  /**
+   * Lowers, emits and loads `graph` for `options.provider`; throws if the provider cannot. On CPU
+   * without the native addon the scans run in-graph in their parallel form (slower, but it runs).
+   */
   static async create(graph: Graph, options: ProgramOptions): Promise<Program> {
-    const lowered = lower(graph, LOWERINGS[options.provider])
+    const split = options.provider === 'cpu' && nativeAvailable()
+    const rules = options.provider === 'cpu' && !split ? { ...LOWERINGS.cpu, SelectiveScan: selectiveScanParallel } : LOWERINGS[options.provider]
+    const lowered = lower(graph, rules)
     const sessionOptions: ort.InferenceSession.SessionOptions = {
       executionProviders: [options.provider],
       graphOptimizationLevel: 'all',
       ...(options.threads ? { intraOpNumThreads: options.threads, interOpNumThreads: 1 } : {}),
     }
-    const planned: Step[] =
-      options.provider === 'cpu'
-        ? partition(lowered, (n) => n.op === 'SelectiveScan').steps
-        : [{ kind: 'onnx', part: wholeGraph(lowered) }]
+    const planned: Step[] = split ? partition(lowered, (n) => n.op === 'SelectiveScan').steps : [{ kind: 'onnx', part: wholeGraph(lowered) }]
     const names = planned.find((s) => s.kind === 'onnx')?.part.names ?? new Map<number, string>()
     const nameOf = (id: number) => names.get(id) ?? String(id)
     const steps: (SessionStep | ScanStep)[] = []
@@ -117,6 +120,11 @@ export class Program {
       for (const n of this.freeAfter[i]) values.delete(n)
     }
     return new Map([...this.outputs.keys()].map((n) => [n, get(n).data as Float32Array]))
+  }
+
+  /** How the selective scans run: the native kernel between ONNX parts, or inside the graph. */
+  get scan(): 'native' | 'in-graph' {
+    return this.steps.some((s) => s.kind === 'native') ? 'native' : 'in-graph'
   }
 
   /** How many ONNX Runtime sessions and native scans one run goes through. */
