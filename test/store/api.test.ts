@@ -1,4 +1,5 @@
 import { join } from 'node:path'
+import { writeNpy } from '../../src/main/engine/io/npy'
 import { afterAll, describe, expect, it } from 'vitest'
 import type { ApiEvents } from '../../src/shared/api'
 import { createEngine } from '../../src/main/engine/api'
@@ -38,6 +39,9 @@ describe('project API', () => {
     expect((await engine.call('project.revert', { edit: merge.id })).undone.map((e) => e.kind)).toEqual(['paint', 'split'])
     const bookmark = await engine.call('project.addBookmark', { position: [1, 2, 3], title: 'here' })
     expect(await engine.call('project.bookmarks', {})).toEqual([bookmark])
+    writeNpy(join(root, 'raw.npy'), new Uint8Array(128), [2, 8, 8])
+    expect(await engine.call('project.addSource', { path: join(root, 'raw.npy'), role: 'raw' })).toMatchObject({ role: 'raw', shape: [2, 8, 8], status: 'ok' })
+    expect((await engine.call('project.info', {})).sources.map((s) => s.name)).toEqual(['raw.npy'])
     const exported = await engine.call('project.exportCorrections', { file: join(root, 'c.zip') })
     expect(exported.edits).toBe(1)
     expect(events.map((e) => e.action)).toEqual(['edit', 'edit', 'edit', 'edit', 'undo', 'revert'])

@@ -113,6 +113,7 @@ export class Engine {
         return { closed }
       },
       'project.info': async () => p().info(),
+      'project.addSource': async ({ path, role, dataset, channel }) => p().sources.add(path, role, { dataset, channel }),
       'project.relinkSource': async ({ sourceId, path }) => p().sources.relink(sourceId, path),
       'project.segmentOf': async ({ fragments }) => ({ segments: fragments.map((f) => p().segmentOf(f)) }),
       'project.fragmentsOf': async ({ segment }) => ({ fragments: p().fragmentsOf(segment) }),

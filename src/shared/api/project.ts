@@ -14,6 +14,8 @@ export interface ProjectCalls {
   'project.open': { args: { dir: string; author?: string }; result: ProjectInfo }
   'project.close': { args: None; result: { closed: boolean } }
   'project.info': { args: None; result: ProjectInfo }
+  /** Records a volume the project reads (by path, with a content hash), under a role such as 'raw'. */
+  'project.addSource': { args: { path: string; role: string; dataset?: string; channel?: number }; result: SourceRecord }
   /** Points a moved volume at its new path, after checking its content is the same. */
   'project.relinkSource': { args: { sourceId: number; path: string }; result: SourceRecord }
 
