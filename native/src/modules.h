@@ -4,3 +4,4 @@
 
 void RegisterHistogram(Napi::Env env, Napi::Object exports);
 void RegisterScan(Napi::Env env, Napi::Object exports);
+void RegisterSegment(Napi::Env env, Napi::Object exports);
