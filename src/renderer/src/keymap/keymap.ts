@@ -32,6 +32,12 @@ export function comboOf(e: Pick<KeyboardEvent, 'key' | 'ctrlKey' | 'metaKey' | '
   return parts.join('+')
 }
 
+/** Fields that take keys themselves (text, numbers, sliders, lists); checkboxes and buttons do not. */
+function typing(t: EventTarget | null): boolean {
+  if (t instanceof HTMLInputElement) return !['checkbox', 'radio', 'button', 'submit'].includes(t.type)
+  return t instanceof HTMLTextAreaElement || t instanceof HTMLSelectElement
+}
+
 const MODIFIERS = new Set(['Control', 'Shift', 'Alt', 'Meta'])
 
 export function isModifierOnly(e: KeyboardEvent): boolean {
@@ -68,8 +74,7 @@ class Keymap {
 
   /** Runs the action bound to this key event, if any; true when one ran. */
   handle(e: KeyboardEvent): boolean {
-    const t = e.target
-    if (t instanceof HTMLInputElement || t instanceof HTMLTextAreaElement || t instanceof HTMLSelectElement) return false
+    if (typing(e.target)) return false
     if (isModifierOnly(e)) return false
     const combo = comboOf(e)
     for (const spec of this.specs) {
