@@ -77,9 +77,12 @@ describe('provider lowerings compute what the op computes', () => {
         B: random(b * n * tokens, -1, 1, 4),
         C: random(b * n * tokens, -1, 1, 5),
       }
-      const parallel = await runOrt(lower(g, { SelectiveScan: selectiveScanParallel }), feeds)
+      const parallel = await runOrt(lower(g, { SelectiveScan: selectiveScanParallel() }), feeds)
+      // The same in channel groups (one channel per group here).
+      const grouped = await runOrt(lower(g, { SelectiveScan: selectiveScanParallel(b * n * tokens * 4) }), feeds)
       const sequential = await selectiveScan(feeds.u, feeds.delta, feeds.A, feeds.B, feeds.C, { batch: b, channels: di, tokens, state: n })
       expect(maxDiff(parallel.y, sequential)).toBeLessThan(1e-5)
+      expect(maxDiff(grouped.y, sequential)).toBeLessThan(1e-5)
     })
   }
 })

@@ -53,11 +53,13 @@ export class Program {
    */
   static async create(graph: Graph, options: ProgramOptions): Promise<Program> {
     const split = options.provider === 'cpu' && nativeAvailable()
-    const rules = options.provider === 'cpu' && !split ? { ...LOWERINGS.cpu, SelectiveScan: selectiveScanParallel } : LOWERINGS[options.provider]
+    const rules = options.provider === 'cpu' && !split ? { ...LOWERINGS.cpu, SelectiveScan: selectiveScanParallel() } : LOWERINGS[options.provider]
     const lowered = lower(graph, rules)
     const sessionOptions: ort.InferenceSession.SessionOptions = {
       executionProviders: [options.provider],
       graphOptimizationLevel: 'all',
+      // Each part is its own session; with arenas every one would keep its peak working memory.
+      enableCpuMemArena: false,
       ...(options.threads ? { intraOpNumThreads: options.threads, interOpNumThreads: 1 } : {}),
     }
     const planned: Step[] = split ? partition(lowered, (n) => n.op === 'SelectiveScan').steps : [{ kind: 'onnx', part: wholeGraph(lowered) }]
