@@ -3,6 +3,7 @@
 // vertex normals. Positions are in nm, ordered (x, y, z) for three.js, at voxel centres times the
 // voxel size (anisotropic sizes honoured). The box is treated as padded with background, so a
 // segment cut by the box gets a closed cap. Triangles wind counter-clockwise seen from outside.
+// Only the label's bounding box inside the box is visited; an absent label gives an empty mesh.
 #include <algorithm>
 #include <cmath>
 #include <vector>
@@ -23,6 +24,24 @@ struct Mesh {
   std::vector<double> pos;  // x, y, z per vertex
   std::vector<uint32_t> tri;
 };
+
+// Shrinks `b` to the bounding box of label `id` inside it; false when the label is absent.
+template <typename L>
+bool Crop(const L* labels, const Shape& s, uint64_t id, Box& b) {
+  Box found{b.z1, b.y1, b.x1, b.z0, b.y0, b.x0};
+  for (int64_t z = b.z0; z < b.z1; ++z)
+    for (int64_t y = b.y0; y < b.y1; ++y) {
+      const L* row = labels + (z * s.y + y) * s.x;
+      for (int64_t x = b.x0; x < b.x1; ++x)
+        if (row[x] == id) {
+          found.z0 = std::min(found.z0, z), found.y0 = std::min(found.y0, y), found.x0 = std::min(found.x0, x);
+          found.z1 = std::max(found.z1, z + 1), found.y1 = std::max(found.y1, y + 1), found.x1 = std::max(found.x1, x + 1);
+        }
+    }
+  if (found.z0 >= found.z1) return false;
+  b = found;
+  return true;
+}
 
 template <typename L>
 void SurfaceNets(const L* labels, const Shape& s, uint64_t id, const Box& b, const double vs[3], Mesh& m) {
@@ -78,9 +97,11 @@ void SurfaceNets(const L* labels, const Shape& s, uint64_t id, const Box& b, con
   };
   // One quad per voxel edge whose ends disagree, joining the four cells around that edge. Listed
   // counter-clockwise in the plane (u, v) with u x v = +axis, flipped when the inside is upstream.
-  for (int64_t z = 1; z < PZ; ++z)
-    for (int64_t y = 1; y < PY; ++y)
-      for (int64_t x = 1; x < PX; ++x) {
+  // (Along its own axis an edge may start in the border; across it, a sign change means one end is
+  // inside the box, so z - 1, y - 1 and x - 1 stay >= 0.)
+  for (int64_t z = 0; z < PZ; ++z)
+    for (int64_t y = 0; y < PY; ++y)
+      for (int64_t x = 0; x < PX; ++x) {
         const uint8_t here = at(z, y, x);
         if (x + 1 < PX && here != at(z, y, x + 1))  // +x: plane (y, z)
           quad(vertex(z - 1, y - 1, x), vertex(z - 1, y, x), vertex(z, y, x), vertex(z, y - 1, x), !here);
@@ -214,7 +235,9 @@ class MeshWorker : public PromiseWorker {
   MeshWorker(Napi::Env env, ArrayArg labels, Shape s, uint64_t id, Box b, MeshOptions o)
       : PromiseWorker(env), labels_(labels), s_(s), id_(id), b_(b), o_(o) {}
   void Execute() override {
-    WithLabels(labels_, [&](auto* l) { SurfaceNets(l, s_, id_, b_, o_.voxelSize, m_); });
+    WithLabels(labels_, [&](auto* l) {
+      if (Crop(l, s_, id_, b_)) SurfaceNets(l, s_, id_, b_, o_.voxelSize, m_);
+    });
     if (m_.pos.size() / 3 >= (size_t{1} << 32)) return SetError("mesh: too many vertices; mesh a smaller box");
     if (o_.smooth > 0) Smooth(m_, o_.smooth);
     if (o_.cluster > 0) Cluster(m_, o_.cluster);
