@@ -4,6 +4,7 @@
 static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   RegisterHistogram(env, exports);
   RegisterScan(env, exports);
+  RegisterScanBackward(env, exports);
   RegisterSegment(env, exports);
   return exports;
 }

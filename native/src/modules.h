@@ -4,4 +4,5 @@
 
 void RegisterHistogram(Napi::Env env, Napi::Object exports);
 void RegisterScan(Napi::Env env, Napi::Object exports);
+void RegisterScanBackward(Napi::Env env, Napi::Object exports);
 void RegisterSegment(Napi::Env env, Napi::Object exports);

@@ -24,6 +24,27 @@ export interface NativeAddon {
   ): Promise<void>
   /** The instruction set the scan kernel uses on this CPU: 'avx512', 'avx2' or 'scalar'. */
   selectiveScanIsa(): string
+  /**
+   * The scan's backward for channels [d0, d1) on a worker thread (autodiff/scan.ts documents it):
+   * writes du, ddelta and those rows of dA, and into dB and dC the sums over those channels only.
+   */
+  selectiveScanBackward(
+    u: Float32Array,
+    delta: Float32Array,
+    A: Float32Array,
+    B: Float32Array,
+    C: Float32Array,
+    dy: Float32Array,
+    du: Float32Array,
+    ddelta: Float32Array,
+    dA: Float32Array,
+    dB: Float32Array,
+    dC: Float32Array,
+    dims: [number, number, number, number],
+    range: [number, number],
+    isa?: 'avx512' | 'avx2' | 'scalar',
+  ): Promise<void>
+
   // Segmentation (native/src/segment.cc and the modules it registers). engine/segment/ is the typed,
   // validated face; call that, not these. Label arrays are Uint32Array or BigUint64Array, affinities
   // (3, z, y, x) Float32Array or Uint8Array (value / 255). Every call runs on a worker thread.

@@ -203,7 +203,11 @@ export function emitModel(part: GraphPart, options: EmitOptions = {}): EmittedMo
         attrs.push(attr('kernel_shape', node.inputs[1].shape.slice(2)), attr('strides', a.strides))
         break
       case 'SelectiveScan':
+      case 'SelectiveScanGrad':
         domain = CUSTOM_DOMAIN
+        break
+      case 'Expand':
+        inputs.push(constInput(int64(a.shape as number[])))
         break
       default:
         for (const [k, v] of Object.entries(a)) attrs.push(attr(k, v))

@@ -13,6 +13,8 @@
  *   layout:          Reshape{shape} Transpose{perm} Slice{starts,ends,axes,steps} Concat{axis}
  *   Mamba:           SelectiveScan (Graph.selectiveScan documents it; custom domain, lowered per
  *                    provider: a native kernel on CPU, a parallel form from the ops above on GPUs)
+ *   for gradients:   Expand{shape} (numpy broadcast to a shape), SelectiveScanGrad (the scan's
+ *                    backward: a reverse-time scan, ../autodiff/rules.ts; custom domain like the scan)
  *
  * Softplus is a primitive (its gradient is a sigmoid) but ORT's CPU kernel is slow, so the CPU
  * lowering writes it as Where(x > 20, x, Log(1 + Exp(x))), the official threshold.
@@ -48,6 +50,8 @@ export type OpName =
   | 'Slice'
   | 'Concat'
   | 'SelectiveScan'
+  | 'Expand'
+  | 'SelectiveScanGrad'
 
 interface OutType {
   dtype: DType
@@ -285,6 +289,28 @@ export const OPS: Record<OpName, OpDef> = {
     },
     // Per token, channel and state: exp, 3 multiplies and 2 adds.
     flops: ([u, , A]) => 6 * sizeOf(u.shape) * A.shape[1],
+  },
+  Expand: {
+    arity: [1, 1],
+    infer([x], attrs) {
+      const shape = ints(attrs, 'shape')
+      const out = broadcastShapes(x.shape, shape)
+      if (out.length !== shape.length || out.some((d, i) => d !== shape[i])) throw new Error(`cannot expand (${x.shape.join(',')}) to (${shape.join(',')})`)
+      return [{ dtype: x.dtype, shape: out }]
+    },
+    flops: () => 0,
+  },
+  SelectiveScanGrad: {
+    // u, delta, A, B, C, dy -> du, ddelta, dA, dB, dC (each shaped like its input).
+    arity: [6, 6],
+    infer(inputs, attrs) {
+      const [y] = OPS.SelectiveScan.infer(inputs.slice(0, 5), attrs)
+      const dy = inputs[5]
+      if (dy.dtype !== 'float32' || dy.shape.join(',') !== y.shape.join(',')) throw new Error(`dy must be float32 (${y.shape.join(',')})`)
+      return inputs.slice(0, 5).map((v) => ({ dtype: 'float32' as const, shape: v.shape }))
+    },
+    // The forward recurrence again, then the reverse one with its products: about three scans.
+    flops: ([u, , A]) => 18 * sizeOf(u.shape) * A.shape[1],
   },
 }
 
