@@ -1,7 +1,10 @@
+import { existsSync, mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Vec3 } from '../../src/shared/types'
 import { CancelledError } from '../../src/shared/errors'
+import { inferToFile } from '../../src/main/engine/infer/run'
 import { inferVolume } from '../../src/main/engine/infer/sliding'
 import { MemorySink } from '../../src/main/engine/infer/sinks'
 import { gaussianImportance, planWindows, windowStarts } from '../../src/main/engine/infer/windows'
@@ -111,5 +114,17 @@ describe('sliding-window inference with the tiny-a network', () => {
     runner.onUpdate((j) => j.progress > 0 && runner.cancel(j.id))
     await expect(job.result).rejects.toBeInstanceOf(CancelledError)
     expect(runs).toBeLessThan(4) // 4 z starts x 3 x starts = 12 windows = 6 runs
+  })
+
+  it('leaves no partial output file when a run to a file is cancelled', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tu-infer-'))
+    const out = join(dir, 'aff.zarr')
+    const runner = new JobRunner()
+    const source = new ArrayVolume('v', [40, 80, 160], 'uint8', new Uint8Array(40 * 80 * 160))
+    const job = runner.start({ kind: 'infer', title: 't', run: (ctx) => inferToFile(source, out, { provider: 'cpu', patch: [16, 80, 80] }, ctx) })
+    runner.onUpdate((j) => j.progress > 0 && runner.cancel(j.id))
+    await expect(job.result).rejects.toBeInstanceOf(CancelledError)
+    expect(existsSync(out)).toBe(false)
+    rmSync(dir, { recursive: true, force: true })
   })
 })

@@ -1,13 +1,11 @@
-import { rmSync } from 'node:fs'
 import { parseArgs } from 'node:util'
 import { StudioError } from '../../../shared/errors'
 import type { Vec3 } from '../../../shared/types'
-import { inferVolume } from '../../engine/infer/sliding'
-import { createSink } from '../../engine/infer/files'
+import { inferToFile } from '../../engine/infer/run'
 import { openVolume } from '../../engine/io/open'
 import { JobRunner } from '../../engine/jobs/runner'
 import { sizeConfig, SIZES, type SizeName } from '../../engine/model/config'
-import { DEFAULT_PATCH, defaultModelPath, loadModel } from '../../engine/model/runnable'
+import { DEFAULT_PATCH, defaultModelPath, type RunnableModel } from '../../engine/model/runnable'
 import { parseProviderChoice } from '../../engine/runtime/providers'
 import type { Command } from '../command'
 
@@ -56,13 +54,14 @@ writes affinities (z, y, x) for every voxel.
     const checkpoint = values.checkpoint ?? defaultModelPath()
 
     const source = await openVolume(values.input, values.dataset === undefined ? {} : { dataset: values.dataset })
-    const model = await loadModel(checkpoint, { provider: parseProviderChoice(values.provider), patch, batch, threads, ...(size ? { config: sizeConfig(size) } : {}) })
     const log = (line: string) => process.stderr.write(`${line}\n`)
-    log(`model ${model.info.path}: ${model.info.size}, ${(model.info.parameters / 1e6).toFixed(2)}M parameters${model.info.untrained ? ', UNTRAINED (random weights)' : ''}`)
-    for (const p of model.passedOver) log(`provider ${p.provider} not used: ${p.reason}`)
-    log(`provider ${model.provider} (selective scan ${model.scan}); volume ${source.shape.join('x')} ${source.dtype}; patch ${patch.join('x')}, overlap ${overlap}, batch ${batch}`)
-
-    const sink = await createSink(values.out, source.shape)
+    const onModel = (model: RunnableModel) => {
+      const { info } = model
+      log(`model ${info.path}: ${info.size}, ${(info.parameters / 1e6).toFixed(2)}M parameters${info.untrained ? ', UNTRAINED (random weights)' : ''}`)
+      for (const p of model.passedOver) log(`provider ${p.provider} not used: ${p.reason}`)
+      log(`provider ${model.provider} (selective scan ${model.scan}); volume ${source.shape.join('x')} ${source.dtype}; patch ${patch.join('x')}, overlap ${overlap}, batch ${batch}`)
+    }
+    const options = { checkpoint, provider: parseProviderChoice(values.provider), patch, batch, threads, overlap, onModel, ...(size ? { config: sizeConfig(size) } : {}) }
     const runner = new JobRunner()
     let lastShown = -1
     runner.onUpdate((job) => {
@@ -72,22 +71,16 @@ writes affinities (z, y, x) for every voxel.
         log(`${percent}% ${job.message}${job.etaSeconds === null ? '' : `, ${Math.round(job.etaSeconds)} s left`}`)
       }
     })
-    const job = runner.start({ kind: 'infer', title: `Infer ${source.name}`, run: (ctx) => inferVolume(source, model, sink, { overlap }, ctx) })
+    const job = runner.start({ kind: 'infer', title: `Infer ${source.name}`, run: (ctx) => inferToFile(source, values.out!, options, ctx) })
     const cancel = () => runner.cancel(job.id)
     process.once('SIGINT', cancel)
     try {
-      const stats = await job.result
-      await sink.close()
+      const result = await job.result
       const voxels = source.shape.reduce((a, b) => a * b, 1)
-      log(`wrote ${values.out}: ${stats.windows} windows in ${stats.runs} runs, ${stats.seconds.toFixed(1)} s, ${(voxels / stats.seconds / 1e6).toFixed(3)} Mvoxel/s`)
+      log(`wrote ${result.out}: ${result.windows} windows in ${result.runs} runs, ${result.seconds.toFixed(1)} s, ${(voxels / result.seconds / 1e6).toFixed(3)} Mvoxel/s`)
       return 0
-    } catch (err) {
-      await sink.close().catch(() => undefined)
-      rmSync(values.out, { recursive: true, force: true })
-      throw err
     } finally {
       process.off('SIGINT', cancel)
-      await model.dispose()
       await source.close()
     }
   },

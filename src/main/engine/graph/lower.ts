@@ -77,7 +77,7 @@ export const convTransposeAsConv: Rule = (g, node, [x, w]) => {
  * y_t = sum_n C_t[n] h_t[n]. Channels are scanned in groups whose (B, Di, N, L) tensors stay under
  * `maxBytes`, which bounds GPU buffer sizes and memory.
  */
-export function selectiveScanParallel(maxBytes = 64 * 2 ** 20): Rule {
+export function selectiveScanParallel(maxBytes = 256 * 2 ** 20): Rule {
   return (g, _node, [u, delta, A, Bm, Cm]) => {
     const [b, di, l] = u.shape
     const n = A.shape[1]
