@@ -1,7 +1,8 @@
 /** Every `tokenunify` subcommand, in the order `--help` lists them. */
 import type { Command } from '../command'
 import { infer } from './infer'
+import { info } from './info'
 import { model } from './model'
 import { serve } from './serve'
 
-export const commands: Command[] = [serve, infer, model]
+export const commands: Command[] = [serve, info, infer, model]

@@ -82,10 +82,19 @@ function findDatasets(root: string): Array<{ path: string; attrs: N5Attributes &
   return out
 }
 
+const DECODABLE = new Set(['raw', 'gzip', 'blosc', 'zstd'])
+
+function compressionOf(attrs: N5Attributes): Compression {
+  return attrs.compression ?? { type: attrs.compressionType ?? 'raw' }
+}
+
 export async function probeN5(root: string): Promise<VolumeProbe> {
-  const datasets: DatasetEntry[] = findDatasets(root).map(({ path, attrs }) =>
-    arrayEntry(path, [...attrs.dimensions].reverse(), attrs.dataType, [...attrs.blockSize].reverse(), voxelSizeOf(attrs)),
-  )
+  const datasets: DatasetEntry[] = findDatasets(root).map(({ path, attrs }) => {
+    const entry = arrayEntry(path, [...attrs.dimensions].reverse(), attrs.dataType, [...attrs.blockSize].reverse(), voxelSizeOf(attrs))
+    const compression = compressionOf(attrs).type
+    if (entry.openable && !DECODABLE.has(compression)) Object.assign(entry, { openable: false, note: `N5 compression '${compression}' is not supported` })
+    return entry
+  })
   const probe: VolumeProbe = { path: root, format: 'n5', datasets }
   const preferred = defaultDataset(datasets)
   if (preferred !== undefined) probe.defaultDataset = preferred
@@ -107,7 +116,7 @@ async function decompressor(c: Compression, file: string): Promise<Decompress> {
       return async (b) => codec.decode(b)
     }
     default:
-      throw new StudioError('unsupported', `${file}: N5 compression '${c.type}' is not supported (supported: raw, gzip, blosc, zstd)`, { file })
+      throw new StudioError('unsupported', `${file}: N5 compression '${c.type}' is not supported (supported: ${[...DECODABLE].join(', ')})`, { file })
   }
 }
 
@@ -177,8 +186,7 @@ export async function openN5(root: string, options: { dataset?: string; channel?
   const axes = mapAxes([...attrs.dimensions].reverse(), dir, options.channel)
   const block = [...attrs.blockSize].reverse()
   if (block.slice(0, -3).some((b) => b !== 1)) throw new StudioError('unsupported', `${dir}: N5 blocks spanning several channels are not supported`, { file: dir })
-  const compression = attrs.compression ?? { type: attrs.compressionType ?? 'raw' }
-  const decompress = await decompressor(compression, dir)
+  const decompress = await decompressor(compressionOf(attrs), dir)
   const voxelSize = voxelSizeOf(attrs)
   const meta: VolumeMeta = {
     name: path === '' ? basename(root) : `${basename(root)}/${path}`,

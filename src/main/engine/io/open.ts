@@ -111,3 +111,16 @@ export async function probeVolume(path: string): Promise<VolumeProbe> {
     }
   }
 }
+
+/**
+ * `file.h5:volumes/raw` → path and dataset, for command lines. A path that exists as given is
+ * taken whole (so names with colons and Windows drive letters still work).
+ */
+export function splitDatasetPath(arg: string): { path: string; dataset?: string } {
+  if (existsSync(arg)) return { path: arg }
+  for (let i = arg.lastIndexOf(':'); i > 1; i = arg.lastIndexOf(':', i - 1)) {
+    const path = arg.slice(0, i)
+    if (existsSync(path)) return { path, dataset: arg.slice(i + 1) }
+  }
+  return { path: arg }
+}

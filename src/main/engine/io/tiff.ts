@@ -269,7 +269,10 @@ export async function probeTiff(file: string): Promise<VolumeProbe> {
   try {
     const shape = [tf.depth, tf.layout.height, tf.layout.width]
     const voxelSize = tf.layout.ij ? await imageJVoxelSize(tf.first, tf.layout.ij) : undefined
-    const datasets: DatasetEntry[] = tf.datasets().map((d) => arrayEntry(d.name, shape, tf.layout.type, pageChunk(tf), voxelSize))
+    // Chunks as stored: one page's tile, or its strip of rows (contiguous ImageJ pages: whole pages).
+    const { first, layout } = tf
+    const stored = layout.contiguous ? [1, layout.height, layout.width] : [1, Math.min(first.getTileHeight(), layout.height), Math.min(first.getTileWidth(), layout.width)]
+    const datasets: DatasetEntry[] = tf.datasets().map((d) => arrayEntry(d.name, shape, layout.type, stored, voxelSize))
     return { path: file, format: 'tiff', datasets, defaultDataset: datasets[0].path }
   } finally {
     await tf.source.close()
