@@ -1,8 +1,10 @@
 /** Every `tokenunify` subcommand, in the order `--help` lists them. */
 import type { Command } from '../command'
+import { evalCommand } from './eval'
 import { infer } from './infer'
 import { info } from './info'
 import { model } from './model'
+import { segment } from './segment'
 import { serve } from './serve'
 
-export const commands: Command[] = [serve, info, infer, model]
+export const commands: Command[] = [serve, info, infer, segment, evalCommand, model]
