@@ -10,6 +10,8 @@ import type { ProjectCalls } from '../../shared/api/project'
 import { StudioError } from '../../shared/errors'
 import type { AppInfo, AppMode, ProjectInfo, VolumeInfo } from '../../shared/types'
 import { volumeHistogram } from './io/histogram'
+import { openVolume, probeVolume } from './io/open'
+import { defaultWindowOf, setWindow, windowOf } from './io/window'
 import type { VolumeSource } from './io/volume'
 import { JobRunner } from './jobs/runner'
 import { nativeAvailable } from './native'
@@ -49,6 +51,20 @@ export class Engine {
         })
         return { jobId: job.id, histogram: await job.result }
       },
+      'volume.open': async ({ path, dataset, channel }) =>
+        this.addVolume(await openVolume(path, { ...(dataset === undefined ? {} : { dataset }), ...(channel === undefined ? {} : { channel }) })),
+      'volume.probe': async ({ path }) => probeVolume(path),
+      'volume.window': async ({ volumeId, window }) => {
+        const source = this.volume(volumeId)
+        if (window !== undefined) setWindow(source, window)
+        return { window: await windowOf(source), default: await defaultWindowOf(source) }
+      },
+      'volume.close': async ({ volumeId }) => {
+        const entry = this.volumes.get(volumeId)
+        this.volumes.delete(volumeId)
+        await entry?.source.close()
+        return { closed: entry !== undefined }
+      },
       ...this.projectHandlers(),
     }
   }
@@ -81,6 +97,8 @@ export class Engine {
       chunkShape: source.chunkShape,
       ...(source.path === undefined ? {} : { path: source.path }),
       ...(source.voxelSize === undefined ? {} : { voxelSize: source.voxelSize }),
+      ...(source.format === undefined ? {} : { format: source.format }),
+      ...(source.dataset === undefined ? {} : { dataset: source.dataset }),
     }
     this.volumes.set(info.id, { info, source })
     return info
