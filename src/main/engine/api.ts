@@ -3,7 +3,8 @@
  * The Electron shell, the browser-mode server, the CLI and the tests all drive this one object.
  */
 import { randomUUID } from 'node:crypto'
-import { readFileSync } from 'node:fs'
+import { mkdtempSync, readFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { ApiEvents, ApiHandlers, ArgsOf, EventName, Method, ResultOf } from '../../shared/api'
 import type { ProjectCalls } from '../../shared/api/project'
@@ -12,13 +13,21 @@ import type { AppInfo, AppMode, ProjectInfo, VolumeInfo } from '../../shared/typ
 import { volumeHistogram } from './io/histogram'
 import { openVolume, probeVolume } from './io/open'
 import { defaultWindowOf, setWindow, windowOf } from './io/window'
+import { writeNpy } from './io/npy'
+import { syntheticVolume } from './io/synthetic'
 import type { VolumeSource } from './io/volume'
+import { modelHandlers } from './infer/handlers'
 import { JobRunner } from './jobs/runner'
 import { nativeAvailable } from './native'
 import { findAppRoot } from './paths'
 import { availableProviders } from './runtime/providers'
+import { meshSegment } from './segment'
 import { exportCorrections, importCorrections } from './store/exchange'
 import { createProject, openProject, type Project } from './store/project'
+
+/** Size and seed of the demo volume: a few seconds to make, about 14 µm³ of tissue. */
+const DEMO_SHAPE: [number, number, number] = [48, 512, 512]
+const DEMO_SEED = 1
 
 export interface EngineOptions {
   mode: AppMode
@@ -66,6 +75,9 @@ export class Engine {
         return { closed: entry !== undefined }
       },
       ...this.projectHandlers(),
+      ...modelHandlers({ jobs: this.jobs, volume: (id) => this.volume(id) }),
+      'demo.open': async ({ dir }) => this.openDemo(dir),
+      'segment.mesh': async ({ volumeId, labels }) => this.meshLabels(volumeId, labels),
     }
   }
 
@@ -159,6 +171,31 @@ export class Engine {
       'project.exportCorrections': async ({ file }) => exportCorrections(p(), file),
       'project.importCorrections': async ({ file }) => ({ edits: importCorrections(p(), file) }),
     }
+  }
+
+  /** Mesh of the voxels labelled with any of `labels` (the native mesher visits only their bounding box). */
+  private async meshLabels(volumeId: string, labels: number[]): Promise<ResultOf<'segment.mesh'>> {
+    const source = this.volume(volumeId)
+    const data = await source.read({ start: [0, 0, 0], stop: source.shape })
+    if (!(data instanceof Uint32Array || data instanceof BigUint64Array)) {
+      throw new StudioError('bad_input', `${source.name}: a ${source.dtype} volume has no labels to mesh`)
+    }
+    const members = new Set(labels)
+    const mask = new Uint32Array(data.length)
+    for (let i = 0; i < data.length; i++) if (members.has(Number(data[i]))) mask[i] = 1
+    return meshSegment({ data: mask, shape: source.shape }, 1, { voxelSize: source.voxelSize ?? [1, 1, 1] })
+  }
+
+  /** The demo (src/shared/api/demo.ts): synthetic EM and its ground truth, in a new project. */
+  private async openDemo(dir?: string): Promise<ResultOf<'demo.open'>> {
+    const demo = syntheticVolume({ shape: DEMO_SHAPE, seed: DEMO_SEED })
+    const folder = dir ?? mkdtempSync(join(tmpdir(), 'tokenunify-demo-'))
+    await this.useProject(createProject(folder))
+    const rawFile = join(folder, 'demo-raw.npy')
+    writeNpy(rawFile, demo.raw.data as Uint8Array, demo.raw.shape)
+    const project = this.project as Project
+    await project.sources.add(rawFile, 'raw')
+    return { image: this.addVolume(demo.raw), labels: this.addVolume(demo.labels), project: project.info() }
   }
 
   /** Makes `project` the open one (closing the previous) and reports it with its sources checked. */

@@ -3,11 +3,14 @@
  * Each area keeps its part in its own file; this table joins them.
  */
 import type { AppCalls } from './app'
+import type { DemoCalls } from './demo'
 import type { JobCalls, JobEvents } from './jobs'
+import type { ModelCalls } from './model'
 import type { ProjectCalls, ProjectEvents } from './project'
+import type { SegmentCalls } from './segment'
 import type { VolumeCalls } from './volume'
 
-export interface ApiCalls extends AppCalls, JobCalls, VolumeCalls, ProjectCalls {}
+export interface ApiCalls extends AppCalls, JobCalls, VolumeCalls, ProjectCalls, DemoCalls, SegmentCalls, ModelCalls {}
 export type ApiEvents = JobEvents & ProjectEvents
 
 export type Method = keyof ApiCalls

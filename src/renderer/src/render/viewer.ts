@@ -176,6 +176,8 @@ export class Viewer {
     }
     this.voxelSize = info.voxelSize ?? [1, 1, 1]
     this.uniforms.voxelSize.value = toWorld([1, 1, 1], this.voxelSize)
+    // Mesh vertices sit at voxel index x voxel size; voxel centres are half a voxel further.
+    this.meshGroup.position.copy(toWorld([0.5, 0.5, 0.5], this.voxelSize))
     this.uniforms.hasRaw.value = image !== null && this.settings.showImage
     this.uniforms.hasLabels.value = labels !== null
     this.grid = ChunkGrid.forVolume(info.shape, this.voxelSize)
@@ -267,13 +269,13 @@ export class Viewer {
     return this.store?.reloadLabels(box) ?? Promise.resolve()
   }
 
-  /** Shows a triangle mesh of a segment in the 3D view; positions in nm (x, y, z). */
-  setSegmentMesh(id: number, positions: Float32Array, indices: Uint32Array, rgb: [number, number, number]): void {
+  /** Shows a triangle mesh of a segment in the 3D view; positions (x, y, z) in nm, voxel i at i x voxel size. */
+  setSegmentMesh(id: number, positions: Float32Array, normals: Float32Array, indices: Uint32Array, rgb: [number, number, number]): void {
     this.removeSegmentMesh(id)
     const geometry = new BufferGeometry()
     geometry.setAttribute('position', new BufferAttribute(positions, 3))
+    geometry.setAttribute('normal', new BufferAttribute(normals, 3))
     geometry.setIndex(new BufferAttribute(indices, 1))
-    geometry.computeVertexNormals()
     const material = new MeshLambertMaterial({ color: new Color().setRGB(rgb[0] / 255, rgb[1] / 255, rgb[2] / 255, 'srgb'), side: DoubleSide })
     const mesh = new Mesh(geometry, material)
     mesh.layers.set(LAYER['3d'])
