@@ -1,0 +1,65 @@
+// Opening data from the UI against a plain `tokenunify serve`: a volume by its path (a .npy
+// written here), then the demo button (a synthetic volume, its ground truth, a project).
+import assert from 'node:assert/strict'
+import { mkdtempSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { after, before, test } from 'node:test'
+import { RESULTS, launchBrowser, startApp } from './harness.mjs'
+
+let app
+let browser
+let page
+const errors = []
+
+/** A uint8 .npy (format 1.0) of the given (z, y, x) shape: a gradient along x. */
+function writeNpy(file, shape) {
+  const [z, y, x] = shape
+  let header = `{'descr': '|u1', 'fortran_order': False, 'shape': (${z}, ${y}, ${x}), }`
+  header += ' '.repeat(63 - ((10 + header.length) % 64)) + '\n'
+  const head = Buffer.alloc(10)
+  head.write('\x93NUMPY', 0, 'latin1')
+  head.writeUInt8(1, 6)
+  head.writeUInt16LE(header.length, 8)
+  const data = Buffer.alloc(z * y * x)
+  for (let i = 0; i < data.length; i++) data[i] = (i % x) * 4
+  writeFileSync(file, Buffer.concat([head, Buffer.from(header, 'latin1'), data]))
+}
+
+before(async () => {
+  app = await startApp()
+  browser = await launchBrowser()
+  page = await browser.newPage({ viewport: { width: 1280, height: 800 } })
+  page.on('pageerror', (e) => errors.push(e.message))
+  await page.goto(app.url)
+})
+after(async () => {
+  await browser?.close()
+  await app?.stop()
+})
+
+test('a volume opens by its path and is drawn', async () => {
+  const file = join(mkdtempSync(join(tmpdir(), 'tokenunify-e2e-')), 'gradient.npy')
+  writeNpy(file, [6, 40, 64])
+  await page.getByTestId('volume-path').fill(file)
+  await page.getByTestId('open-volume').click()
+  await page.waitForFunction(() => window.__studio.view.shape?.join() === '6,40,64')
+  assert.match(await page.getByTestId('volume-info').textContent(), /6 × 40 × 64 voxels/)
+  assert.match(await page.getByTestId('slice-xy').textContent(), /^z 3 \/ 5$/)
+  await page.evaluate(() => window.__studio.viewer.whenIdle())
+  // A missing file is refused with its name.
+  await page.getByTestId('volume-path').fill(`${file}.missing`)
+  await page.getByTestId('open-volume').click()
+  await page.waitForFunction(() => document.querySelector('[data-testid="notice"]')?.textContent.includes('.missing'))
+})
+
+test('Open demo shows the synthetic volume with its ground truth in a new project', async () => {
+  await page.getByTestId('open-demo').click()
+  await page.waitForFunction(() => window.__studio.view.shape?.join() === '48,512,512', null, { timeout: 60_000 })
+  await page.getByTestId('project-name').waitFor()
+  assert.match(await page.getByTestId('project-name').textContent(), /^tokenunify-demo-/)
+  assert.match(await page.getByTestId('labels-layer').inputValue(), /.+/)
+  await page.evaluate(() => window.__studio.viewer.whenIdle())
+  await page.screenshot({ path: join(RESULTS, 'open-demo.png') })
+  assert.deepEqual(errors, [])
+})
