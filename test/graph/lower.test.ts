@@ -121,4 +121,12 @@ describe('the CPU split around native scans', () => {
     expect(maxDiff(split, portable.y)).toBeLessThan(1e-5)
     await program.dispose()
   })
+
+  it('loads parts over the inline weight limit from model files with external data', async () => {
+    const x = random(120, -1, 1, 3)
+    const inline = await Program.create(twoScans(), { provider: 'cpu', weights: (n) => weights[n as keyof typeof weights] })
+    const external = await Program.create(twoScans(), { provider: 'cpu', weights: (n) => weights[n as keyof typeof weights], inlineWeightLimit: 0 })
+    expect(maxDiff((await external.run({ x })).get('y')!, (await inline.run({ x })).get('y')!)).toBe(0)
+    await Promise.all([inline.dispose(), external.dispose()])
+  })
 })

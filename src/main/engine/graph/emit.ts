@@ -238,14 +238,19 @@ export function emitModel(part: GraphPart, options: EmitOptions = {}): EmittedMo
   return { bytes, external }
 }
 
+/** Whether the params of `part` fit inside one protobuf message (under `limit` bytes). */
+export function fitsInline(part: GraphPart, limit = INLINE_LIMIT): boolean {
+  const params = new Map<number, number>()
+  for (const n of part.nodes) for (const v of n.inputs) if (v.source.kind === 'param') params.set(v.id, sizeOf(v.shape) * 4)
+  return [...params.values()].reduce((a, b) => a + b, 0) <= limit
+}
+
 /**
  * Writes `part` to `file`; weights go to `<file>.data` beside it when they would not fit inline
  * (or when `external` is true). Returns the files written.
  */
 export function writeModel(file: string, part: GraphPart, options: EmitOptions & { external?: boolean } = {}): string[] {
-  let paramBytes = 0
-  for (const n of part.nodes) for (const v of n.inputs) if (v.source.kind === 'param') paramBytes += sizeOf(v.shape) * 4
-  const useExternal = options.external ?? paramBytes > INLINE_LIMIT
+  const useExternal = options.external ?? !fitsInline(part)
   const location = `${basename(file)}.data`
   const emitted = emitModel(part, useExternal ? { ...options, externalData: { location } } : options)
   writeFileSync(file, emitted.bytes)

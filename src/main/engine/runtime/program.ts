@@ -5,10 +5,13 @@
  * arrays are handed to the kernel without copies. GPU providers get one graph whose scans are
  * the parallel form from standard ops.
  */
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import * as ort from 'onnxruntime-node'
 import { StudioError } from '../../../shared/errors'
 import { sizeOf, type Graph, type Node } from '../graph/builder'
-import { emitModel, wholeGraph, type WeightLookup } from '../graph/emit'
+import { emitModel, fitsInline, wholeGraph, writeModel, type GraphPart, type WeightLookup } from '../graph/emit'
 import { lower, LOWERINGS, selectiveScanParallel, type Provider } from '../graph/lower'
 import { partition, type Step } from '../graph/partition'
 import { nativeAvailable } from '../native'
@@ -19,6 +22,11 @@ export interface ProgramOptions {
   weights: WeightLookup
   /** ONNX Runtime intra-op threads and scan workers; default: ONNX Runtime's choice. */
   threads?: number
+  /**
+   * Parts whose weights exceed this many bytes are written to a temporary folder with their
+   * weights as external data and loaded from there (protobuf holds at most 2 GB); default 1.8 GiB.
+   */
+  inlineWeightLimit?: number
 }
 
 type Feeds = Record<string, Float32Array>
@@ -45,6 +53,8 @@ export class Program {
     private readonly inputs: Map<string, readonly number[]>,
     private readonly outputs: Map<string, readonly number[]>,
     private readonly threads: number | undefined,
+    /** Model files with external weights, removed on dispose. */
+    private readonly tempDir: string | undefined,
   ) {}
 
   /**
@@ -66,22 +76,31 @@ export class Program {
     const names = planned.find((s) => s.kind === 'onnx')?.part.names ?? new Map<number, string>()
     const nameOf = (id: number) => names.get(id) ?? String(id)
     const steps: (SessionStep | ScanStep)[] = []
+    let tempDir: string | undefined
+    const load = async (part: GraphPart) => {
+      if (fitsInline(part, options.inlineWeightLimit)) return ort.InferenceSession.create(emitModel(part, { weights: options.weights }).bytes, sessionOptions)
+      tempDir ??= mkdtempSync(join(tmpdir(), 'tokenunify-model-'))
+      const file = join(tempDir, `part${steps.length}.onnx`)
+      writeModel(file, part, { weights: options.weights, external: true })
+      return ort.InferenceSession.create(file, sessionOptions)
+    }
     try {
       for (const step of planned) {
         if (step.kind === 'native') {
           steps.push(scanStep(step.node, nameOf))
           continue
         }
-        const { bytes } = emitModel(step.part, { weights: options.weights })
-        const session = await ort.InferenceSession.create(bytes, sessionOptions)
+        const session = await load(step.part)
         steps.push({ kind: 'onnx', session, inputs: step.part.inputs.map((v) => nameOf(v.id)), outputs: step.part.outputs.map((v) => nameOf(v.id)) })
       }
     } catch (err) {
       await Promise.all(steps.map((s) => (s.kind === 'onnx' ? s.session.release() : undefined)))
+      if (tempDir) rmSync(tempDir, { recursive: true, force: true })
       throw err
     }
     const outputs = new Map([...lowered.outputs].map(([name, v]) => [name, v.shape]))
-    return new Program(options.provider, steps, freeAfter(steps, new Set(outputs.keys())), new Map(lowered.inputs.map((v) => [v.name, v.shape])), outputs, options.threads)
+    const inputs = new Map(lowered.inputs.map((v) => [v.name, v.shape]))
+    return new Program(options.provider, steps, freeAfter(steps, new Set(outputs.keys())), inputs, outputs, options.threads, tempDir)
   }
 
   /** Runs the graph; returns every graph output as a float32 array (C order). */
@@ -136,6 +155,7 @@ export class Program {
 
   async dispose(): Promise<void> {
     await Promise.all(this.steps.map((s) => (s.kind === 'onnx' ? s.session.release() : undefined)))
+    if (this.tempDir) rmSync(this.tempDir, { recursive: true, force: true })
   }
 }
 
