@@ -80,6 +80,22 @@ describe('affinities -> fragments -> region graph -> agglomeration', () => {
   })
 })
 
+describe('fragment ids of any size', () => {
+  it('gives the same segmentation for uint64 fragment ids beyond 2^32 as for 1..n', async () => {
+    const { fragments } = await computeFragments(affinities, { mode: '2d' })
+    const wide = BigUint64Array.from(fragments.data as Uint32Array, (id) => BigInt(id) * 2n ** 40n + 3n)
+    const small = await Segmentation.fromFragments(fragments, affinities)
+    const big = await Segmentation.fromFragments({ data: wide, shape }, affinities)
+    expect(big.graph.ids).toBeInstanceOf(BigUint64Array)
+    expect(big.history.score).toEqual(small.history.score)
+    const a = await evaluate(await small.labels(0.5), widened)
+    const b = await evaluate(await big.labels(0.5), widened)
+    expect(b.voi).toBe(a.voi)
+    const id = Number(wide[1234])
+    expect(big.segmentOf(id, 0)).toBe(id)
+  })
+})
+
 describe('thresholds from the merge history', () => {
   it('threshold 0 gives the fragments, 1 the connected components of the graph, and segments only grow in between', async () => {
     const seg = await Segmentation.fromAffinities(affinities, { mode: '2d' })
