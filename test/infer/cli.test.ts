@@ -1,5 +1,5 @@
-import { spawnSync } from 'node:child_process'
-import { mkdtempSync, rmSync } from 'node:fs'
+import { spawn, spawnSync } from 'node:child_process'
+import { existsSync, mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import * as ort from 'onnxruntime-node'
@@ -50,6 +50,26 @@ describe('tokenunify infer (built CLI) on one-patch inputs reproduces the offici
     const plane = (await z.read({ start: [19, 0, 0], stop: [20, 90, 100] })) as Uint8Array
     expect(new Set(plane).size).toBeGreaterThan(10)
     await z.close()
+  })
+
+  it('stops on Ctrl+C (SIGINT) and removes the partial output', async () => {
+    const input = join(dir, 'long.npy')
+    writeNpy(input, new Uint8Array(40 * 80 * 240).fill(90), [40, 80, 240])
+    const out = join(dir, 'cancelled.zarr')
+    const child = spawn(process.execPath, [BIN, 'infer', '--input', input, '--out', out, '--patch', '16,80,80', '--provider', 'cpu'], { stdio: ['ignore', 'ignore', 'pipe'] })
+    let stderr = ''
+    let sent = false
+    const code = await new Promise<number | null>((resolve) => {
+      child.stderr.on('data', (d: Buffer) => {
+        stderr += d.toString()
+        // One Ctrl+C cancels; a second one would end the process at once.
+        if (!sent && /% window/.test(stderr)) sent = child.kill('SIGINT')
+      })
+      child.once('exit', (c) => resolve(c))
+    })
+    expect(code).toBe(1)
+    expect(stderr).toMatch(/cancelled/)
+    expect(existsSync(out)).toBe(false)
   })
 
   it('refuses a checkpoint of another size than --size, listing the differences', () => {
