@@ -34,6 +34,8 @@ interface Measured {
   flops: number
   maxRssMiB: number
   scan?: string
+  /** Share of a run spent in native scans (CPU split). */
+  scanShare?: number
 }
 
 function graphFlops(nodes: readonly Node[]): number {
@@ -71,7 +73,9 @@ async function child(what: string, provider: Provider, threads: number | undefin
   weights.clear()
   const input = Float32Array.from({ length: VOXELS }, (_, i) => ((i * 2654435761) % 255) / 255)
   const seconds = await timeRuns(program, { [INPUT]: input }, runs)
-  return { seconds, flops: graphFlops(g.nodes), maxRssMiB: process.resourceUsage().maxRSS / 1024, scan: program.scan }
+  const { onnxSeconds, scanSeconds } = program.lastTiming
+  const scanShare = scanSeconds / (onnxSeconds + scanSeconds)
+  return { seconds, flops: graphFlops(g.nodes), maxRssMiB: process.resourceUsage().maxRSS / 1024, scan: program.scan, scanShare }
 }
 
 /** The 24 scans of one base-size patch: per stage, 2 layers x 3 directions of (channels, tokens). */
@@ -194,7 +198,7 @@ async function main(): Promise<void> {
   console.log(`bench/infer: patch ${PATCH.join('x')}, batch 1, median of ${runs} runs after a warm-up; ${cpus()[0]?.model ?? 'cpu'} x ${availableParallelism()}; scan kernel ${native().selectiveScanIsa()}`)
   console.log(`reference: one Conv3d ${REF.channels}->${REF.channels}, kernel ${REF.kernel.join('x')}, input (1,${REF.channels},${PATCH.join(',')})\n`)
 
-  const rows = [['provider', 'what', 's/patch', 'voxels/s', 'GFLOP/patch', 'GFLOP/s', 'of conv', 'peak RSS', 'scan']]
+  const rows = [['provider', 'what', 's/patch', 'voxels/s', 'GFLOP/patch', 'GFLOP/s', 'of conv', 'peak RSS', 'scan (time share)']]
   for (const provider of providers) {
     const ref = runChild(['--what', 'conv', '--provider', provider, ...common])
     if (typeof ref === 'string') {
@@ -210,7 +214,7 @@ async function main(): Promise<void> {
         continue
       }
       const rate = m.flops / m.seconds
-      rows.push([provider, `${size} (${(paramsOf(size as SizeName) / 1e6).toFixed(1)}M)`, fmt.s(m.seconds), (VOXELS / m.seconds).toFixed(0), fmt.g(m.flops), fmt.g(rate), `${((100 * rate) / refRate).toFixed(0)}%`, fmt.mib(m.maxRssMiB), m.scan ?? ''])
+      rows.push([provider, `${size} (${(paramsOf(size as SizeName) / 1e6).toFixed(1)}M)`, fmt.s(m.seconds), (VOXELS / m.seconds).toFixed(0), fmt.g(m.flops), fmt.g(rate), `${((100 * rate) / refRate).toFixed(0)}%`, fmt.mib(m.maxRssMiB), m.scan === 'native' ? `native (${((m.scanShare ?? 0) * 100).toFixed(0)}%)` : (m.scan ?? '')])
     }
   }
   console.log(table(rows))

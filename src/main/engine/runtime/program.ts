@@ -118,11 +118,14 @@ export class Program {
       if (!t) throw new StudioError('internal', `program: value ${name} is not computed yet`)
       return t
     }
+    const timing = { onnxSeconds: 0, scanSeconds: 0 }
     for (let i = 0; i < this.steps.length; i++) {
       const step = this.steps[i]
+      const started = performance.now()
       if (step.kind === 'onnx') {
         const result = await step.session.run(Object.fromEntries(step.inputs.map((n) => [n, get(n)])))
         for (const n of step.outputs) values.set(n, result[n] as ort.Tensor)
+        timing.onnxSeconds += (performance.now() - started) / 1000
       } else {
         // Scans that follow each other are independent (same level): run them together.
         const batch: ScanStep[] = []
@@ -134,14 +137,19 @@ export class Program {
             values.set(s.output, new ort.Tensor('float32', y, [s.dims.batch, s.dims.channels, s.dims.tokens]))
           }),
         )
+        timing.scanSeconds += (performance.now() - started) / 1000
         for (let j = i; j < i + batch.length; j++) for (const n of this.freeAfter[j]) values.delete(n)
         i += batch.length - 1
         continue
       }
       for (const n of this.freeAfter[i]) values.delete(n)
     }
+    this.lastTiming = timing
     return new Map([...this.outputs.keys()].map((n) => [n, get(n).data as Float32Array]))
   }
+
+  /** Where the last run spent its time: ONNX Runtime sessions, and native scans between them. */
+  lastTiming = { onnxSeconds: 0, scanSeconds: 0 }
 
   /** How the selective scans run: the native kernel between ONNX parts, or inside the graph. */
   get scan(): 'native' | 'in-graph' {
