@@ -149,9 +149,11 @@ function runChild(args: string[]): Measured | string {
   const r = spawnSync(process.execPath, [...process.execArgv, fileURLToPath(import.meta.url), '--child', ...args], {
     encoding: 'utf8',
     maxBuffer: 1 << 24,
+    timeout: 30 * 60 * 1000,
     env: { ...process.env, UV_THREADPOOL_SIZE: String(Math.max(4, availableParallelism())) },
   })
   const line = r.stdout.trim().split('\n').at(-1) ?? ''
+  if (r.error) return `${r.error.message}`.slice(0, 120)
   if (r.status !== 0 || !line.startsWith('{')) return (r.stderr.trim().split('\n').filter((l) => !l.startsWith('Warning')).at(-1) ?? `exit ${r.status}`).slice(0, 120)
   return JSON.parse(line) as Measured
 }
