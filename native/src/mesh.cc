@@ -1,4 +1,5 @@
-// Surface mesh of one segment inside a box: surface nets on the binary mask (label == id), then
+// Surface mesh of one segment inside a box: surface nets on the binary mask (label in ids: a
+// segment is one label, or the set of fragments it is made of), then
 // optional Taubin smoothing, optional simplification by vertex clustering, and area-weighted
 // vertex normals. Positions are in nm, ordered (x, y, z) for three.js, at voxel centres times the
 // voxel size (anisotropic sizes honoured). The box is treated as padded with background, so a
@@ -20,20 +21,39 @@ struct MeshOptions {
   double cluster = 0;               // vertex-clustering cell in nm; 0 = no simplification
 };
 
+// Membership of a label in the segment's sorted ids (one id: a comparison), remembering the last
+// answer because labels come in runs.
+class Members {
+ public:
+  explicit Members(std::vector<uint64_t> ids) : ids_(std::move(ids)) {}
+  bool operator()(uint64_t label) {
+    if (label != last_) {
+      last_ = label;
+      in_ = ids_.size() == 1 ? label == ids_[0] : std::binary_search(ids_.begin(), ids_.end(), label);
+    }
+    return in_;
+  }
+
+ private:
+  std::vector<uint64_t> ids_;
+  uint64_t last_ = 0;
+  bool in_ = false;  // 0 is never a member
+};
+
 struct Mesh {
   std::vector<double> pos;  // x, y, z per vertex
   std::vector<uint32_t> tri;
 };
 
-// Shrinks `b` to the bounding box of label `id` inside it; false when the label is absent.
+// Shrinks `b` to the bounding box of the segment inside it; false when it is absent.
 template <typename L>
-bool Crop(const L* labels, const Shape& s, uint64_t id, Box& b) {
+bool Crop(const L* labels, const Shape& s, Members& in, Box& b) {
   Box found{b.z1, b.y1, b.x1, b.z0, b.y0, b.x0};
   for (int64_t z = b.z0; z < b.z1; ++z)
     for (int64_t y = b.y0; y < b.y1; ++y) {
       const L* row = labels + (z * s.y + y) * s.x;
       for (int64_t x = b.x0; x < b.x1; ++x)
-        if (row[x] == id) {
+        if (in(row[x])) {
           found.z0 = std::min(found.z0, z), found.y0 = std::min(found.y0, y), found.x0 = std::min(found.x0, x);
           found.z1 = std::max(found.z1, z + 1), found.y1 = std::max(found.y1, y + 1), found.x1 = std::max(found.x1, x + 1);
         }
@@ -44,7 +64,7 @@ bool Crop(const L* labels, const Shape& s, uint64_t id, Box& b) {
 }
 
 template <typename L>
-void SurfaceNets(const L* labels, const Shape& s, uint64_t id, const Box& b, const double vs[3], Mesh& m) {
+void SurfaceNets(const L* labels, const Shape& s, Members& in, const Box& b, const double vs[3], Mesh& m) {
   const int64_t dz = b.z1 - b.z0, dy = b.y1 - b.y0, dx = b.x1 - b.x0;
   const int64_t PZ = dz + 2, PY = dy + 2, PX = dx + 2;  // the box with a background border
   std::vector<uint8_t> mask(static_cast<size_t>(PZ * PY * PX), 0);
@@ -52,7 +72,7 @@ void SurfaceNets(const L* labels, const Shape& s, uint64_t id, const Box& b, con
     for (int64_t y = 0; y < dy; ++y) {
       const L* row = labels + ((b.z0 + z) * s.y + b.y0 + y) * s.x + b.x0;
       uint8_t* mrow = mask.data() + ((z + 1) * PY + y + 1) * PX + 1;
-      for (int64_t x = 0; x < dx; ++x) mrow[x] = row[x] == id;
+      for (int64_t x = 0; x < dx; ++x) mrow[x] = in(row[x]);
     }
   auto at = [&](int64_t z, int64_t y, int64_t x) { return mask[(z * PY + y) * PX + x]; };
 
@@ -232,11 +252,11 @@ std::vector<float> Normals(const Mesh& m) {
 
 class MeshWorker : public PromiseWorker {
  public:
-  MeshWorker(Napi::Env env, ArrayArg labels, Shape s, uint64_t id, Box b, MeshOptions o)
-      : PromiseWorker(env), labels_(labels), s_(s), id_(id), b_(b), o_(o) {}
+  MeshWorker(Napi::Env env, ArrayArg labels, Shape s, std::vector<uint64_t> ids, Box b, MeshOptions o)
+      : PromiseWorker(env), labels_(labels), s_(s), in_(std::move(ids)), b_(b), o_(o) {}
   void Execute() override {
     WithLabels(labels_, [&](auto* l) {
-      if (Crop(l, s_, id_, b_)) SurfaceNets(l, s_, id_, b_, o_.voxelSize, m_);
+      if (Crop(l, s_, in_, b_)) SurfaceNets(l, s_, in_, b_, o_.voxelSize, m_);
     });
     if (m_.pos.size() / 3 >= (size_t{1} << 32)) return SetError("mesh: too many vertices; mesh a smaller box");
     if (o_.smooth > 0) Smooth(m_, o_.smooth);
@@ -255,7 +275,7 @@ class MeshWorker : public PromiseWorker {
  private:
   ArrayArg labels_;
   Shape s_;
-  uint64_t id_;
+  Members in_;
   Box b_;
   MeshOptions o_;
   Mesh m_;
@@ -270,7 +290,7 @@ bool GetNumber(Napi::Object o, const char* key, double lo, double& out) {
   return std::isfinite(out) && out >= lo;
 }
 
-// mesh(labels, [z, y, x], id, box, { voxelSize: [z, y, x] nm, smooth: iterations, cluster: nm })
+// mesh(labels, [z, y, x], ids, box, { voxelSize: [z, y, x] nm, smooth: iterations, cluster: nm })
 //   -> Promise<{ positions: Float32Array, normals: Float32Array, indices: Uint32Array }>
 Napi::Value MeshSegment(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
@@ -281,16 +301,14 @@ Napi::Value MeshSegment(const Napi::CallbackInfo& info) {
   if (info.Length() < 5 || !GetShape(env, info[1], fn, s) || !GetLabels(env, info[0], s.Voxels(), fn + ": labels", labels) ||
       !GetBox(env, info[3], s, fn, b))
     return env.Null();
-  uint64_t id = 0;
-  if (info[2].IsBigInt()) {
-    bool lossless = false;
-    id = info[2].As<Napi::BigInt>().Uint64Value(&lossless);
-    if (!lossless) id = 0;
-  } else if (info[2].IsNumber() && info[2].As<Napi::Number>().DoubleValue() >= 1) {
-    id = static_cast<uint64_t>(info[2].As<Napi::Number>().DoubleValue());
-  }
-  if (id == 0) {
-    ThrowRange(env, fn + ": id must be a positive integer (0 is background)");
+  ArrayArg idArg;
+  if (!GetLabels(env, info[2], 0, fn + ": ids", idArg)) return env.Null();
+  std::vector<uint64_t> ids(idArg.length);
+  WithLabels(idArg, [&](auto* p) { std::copy(p, p + idArg.length, ids.begin()); });
+  std::sort(ids.begin(), ids.end());
+  ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
+  if (ids.empty() || ids[0] == 0) {
+    ThrowRange(env, fn + ": ids must be one or more positive labels (0 is background)");
     return env.Null();
   }
   if (!info[4].IsObject()) {
@@ -323,7 +341,7 @@ Napi::Value MeshSegment(const Napi::CallbackInfo& info) {
     ThrowRange(env, fn + ": box is too large to mesh at once");
     return env.Null();
   }
-  auto* w = new MeshWorker(env, labels, s, id, b, opts);
+  auto* w = new MeshWorker(env, labels, s, std::move(ids), b, opts);
   w->Keep(info[0]);
   return Start(w);
 }

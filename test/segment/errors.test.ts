@@ -54,7 +54,7 @@ describe('bad input gets a clear error, never a crash', () => {
     expect(() => n.fragments(new Float32Array(3), [1, 1, 2], new Uint32Array(2), { mode: '2d' })).toThrow(/affinities hold 3 values/)
     expect(() => n.fragments(new Float32Array(6), [1, 1, 2], new Uint16Array(2) as unknown as Uint32Array, { mode: '2d' })).toThrow(/uint32 or uint64/)
     expect(() => n.agglomerate(2, new Uint32Array(1), new Uint32Array(2), new Float64Array(2), new Uint8Array(1), 'median')).toThrow(/same edges/)
-    expect(() => n.mesh(new Uint32Array(4), [1, 2, 2], 1, [0, 0, 0, 1, 2, 3], {})).toThrow(/box is empty or outside/)
+    expect(() => n.mesh(new Uint32Array(4), [1, 2, 2], Uint32Array.of(1), [0, 0, 0, 1, 2, 3], {})).toThrow(/box is empty or outside/)
     expect(() => n.evaluate(new Uint32Array(4), new Uint32Array(5))).toThrow(/segmentation holds 5 voxels/)
     return expect(n.agglomerate(2, Uint32Array.of(0), Uint32Array.of(5), Float64Array.of(0, 1), Uint8Array.of(9), 'median')).rejects.toThrow(/joins invalid nodes/)
   })

@@ -92,8 +92,21 @@ describe('segment meshes', () => {
     expect(measure(await meshSegment(pair, 1, { smooth: 0, simplify: 0 }))).toMatchObject({ triangles: 20, open: 0 })
   })
 
+  it('meshes a segment made of several fragments as one surface', async () => {
+    // The sphere cut into two fragments at the equator, meshed as the set of both.
+    const whole = sphere()
+    const parts = Uint32Array.from(whole.data as Uint32Array, (v, i) => (v === 0 ? 0 : i < (whole.data.length >> 1) ? 4 : 5))
+    const joined = measure(await meshSegment({ data: parts, shape }, [4, 5], { voxelSize, simplify: 0 }))
+    const one = measure(await meshSegment(whole, 3, { voxelSize, simplify: 0 }))
+    expect(joined.triangles).toBe(one.triangles)
+    expect(joined.open).toBe(0)
+    expect(joined.volume).toBeCloseTo(one.volume, 6)
+    expect(measure(await meshSegment({ data: parts, shape }, 4, { voxelSize, simplify: 0 })).volume).toBeLessThan(0.6 * one.volume)
+  })
+
   it('refuses a box outside the volume and id 0', async () => {
     await expect(meshSegment(sphere(), 3, { box: { start: [0, 0, 0], stop: [17, 68, 68] } })).rejects.toThrow(/outside/)
-    await expect(meshSegment(sphere(), 0)).rejects.toThrow(/positive integer/)
+    await expect(meshSegment(sphere(), 0)).rejects.toThrow(/positive labels/)
+    await expect(meshSegment(sphere(), 2 ** 33)).rejects.toThrow(/ids must be integers in 0..4294967295/)
   })
 })

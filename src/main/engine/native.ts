@@ -102,11 +102,11 @@ export interface NativeAddon {
     values: Uint32Array | BigUint64Array,
     out: Uint32Array | BigUint64Array,
   ): Promise<void>
-  /** Surface of label `id` inside box [z0, y0, x0, z1, y1, x1]; positions in nm, (x, y, z). */
+  /** Surface of the voxels labelled with any of `ids` inside box [z0, y0, x0, z1, y1, x1]; positions in nm, (x, y, z). */
   mesh(
     labels: Uint32Array | BigUint64Array,
     shape: [number, number, number],
-    id: number | bigint,
+    ids: Uint32Array | BigUint64Array,
     box: number[],
     options: { voxelSize?: [number, number, number]; smooth?: number; cluster?: number },
   ): Promise<{ positions: Float32Array; normals: Float32Array; indices: Uint32Array }>
