@@ -2,13 +2,14 @@
  * N5 containers (folders with attributes.json; datasets as nested folders of blocks). No N5
  * library exists for JavaScript and zarrita does not read N5, so this module reads the small
  * block header itself (mode, dimensions, then big-endian data in x-fastest order, which is
- * (z, y, x) C order) and leaves decompression to fflate (gzip, zlib) and zarrita's codecs
+ * (z, y, x) C order) and leaves decompression to Node's zlib (gzip) and zarrita's codecs
  * (blosc, zstd). Missing blocks read as zeros, as N5 defines.
  */
 import { existsSync, readdirSync, readFileSync } from 'node:fs'
 import { readFile } from 'node:fs/promises'
 import { basename, join } from 'node:path'
-import { gunzipSync, unzlibSync } from 'fflate'
+import { promisify } from 'node:util'
+import { gunzip as zlibGunzip, inflate as zlibInflate } from 'node:zlib'
 import * as zarr from 'zarrita'
 import { StudioError } from '../../../shared/errors'
 import type { DatasetEntry, Vec3, VolumeProbe } from '../../../shared/types'
@@ -38,6 +39,8 @@ interface N5Attributes {
 }
 
 const MAX_DEPTH = 6
+const gunzip = promisify(zlibGunzip)
+const inflate = promisify(zlibInflate)
 const NM_PER_UNIT: Record<string, number> = { nm: 1, nanometer: 1, um: 1000, µm: 1000, micrometer: 1000, micron: 1000 }
 
 function readAttributes(dir: string): N5Attributes | undefined {
@@ -108,7 +111,8 @@ async function decompressor(c: Compression, file: string): Promise<Decompress> {
     case 'raw':
       return async (b) => b
     case 'gzip':
-      return async (b) => (c.useZlib ? unzlibSync(b) : gunzipSync(b))
+      // Node's zlib: native, and on the thread pool, so blocks decode in parallel.
+      return async (b) => (c.useZlib ? inflate(b) : gunzip(b))
     case 'blosc':
     case 'zstd': {
       const entry = await (zarr.registry.get(c.type) as () => Promise<{ fromConfig(config: unknown, meta: unknown): { decode(b: Uint8Array): Promise<Uint8Array> | Uint8Array } }>)()

@@ -1,13 +1,14 @@
 /**
  * Multi-page TIFF writer for exports: one page per z-slice, written slab by slab so a volume
  * never has to fit in memory. Little-endian; BigTIFF when the file could pass 4 GB; strips
- * uncompressed or deflate (fflate). Uncompressed pages sit at fixed offsets, so they may be
+ * uncompressed or deflate (Node's zlib). Uncompressed pages sit at fixed offsets, so they may be
  * written in any order, and pages never written stay holes (read as zeros). The IFDs go at the
  * end, written by close(). uint8/uint16/float32 files carry an ImageJ description (slices,
  * spacing, unit) so Fiji opens them as a stack with the voxel size.
  */
 import { open, type FileHandle } from 'node:fs/promises'
-import { zlibSync } from 'fflate'
+import { promisify } from 'node:util'
+import { deflate as zlibDeflate } from 'node:zlib'
 import { StudioError } from '../../../shared/errors'
 import type { DType, Vec3 } from '../../../shared/types'
 import { BYTES_PER_VOXEL } from './dtypes'
@@ -22,6 +23,7 @@ export interface TiffWriterOptions {
 }
 
 const STRIP_BYTES = 64 * 1024
+const deflate = promisify(zlibDeflate)
 const SHORT = 3
 const LONG = 4
 const RATIONAL = 5
@@ -104,7 +106,7 @@ export class TiffWriter {
     } else {
       if (this.strips[z] !== undefined) throw new StudioError('bad_input', `${this.path}: page ${z} written twice`, { file: this.path })
       for (let s = 0; s < this.stripsPerPage; s++) {
-        const packed = zlibSync(page.subarray(s * stripBytes, Math.min(this.pageBytes, (s + 1) * stripBytes)), { level: 6 })
+        const packed = await deflate(page.subarray(s * stripBytes, Math.min(this.pageBytes, (s + 1) * stripBytes)), { level: 6 })
         await this.handle.write(packed, 0, packed.length, this.end)
         offsets.push(this.end)
         counts.push(packed.length)
