@@ -1,9 +1,9 @@
-import { readFileSync } from 'node:fs'
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { describe, expect, it } from 'vitest'
-import { readNpy } from '../../src/main/engine/io/npy'
-import { loadCheckpoint } from '../../src/main/engine/model/checkpoint'
-import { computeGradients } from '../../src/main/engine/train/grad'
+import { afterAll, describe, expect, it } from 'vitest'
+import { readNpy, writeNpy } from '../../src/main/engine/io/npy'
+import { writeGradientFiles } from '../../src/main/engine/train/grad'
 
 const DIR = join(__dirname, '../../../shared/fixtures/tokenunify/tiny-a')
 /** The same gradients in float64 (test/fixtures/autodiff/make_float64_grads.py). */
@@ -21,28 +21,35 @@ function relativeError(a: ArrayLike<number>, b: ArrayLike<number>): number {
   return Math.sqrt(diff / norm)
 }
 
+const out = mkdtempSync(join(tmpdir(), 'tu-grad-'))
+afterAll(() => rmSync(out, { recursive: true, force: true }))
+
 describe('gradients match PyTorch autograd on the tiny-a fixture (ORT CPU, native scan backward)', () => {
-  it('targets, weights, loss and every listed parameter gradient, as accurate as float32 PyTorch', async () => {
-    const meta = JSON.parse(readFileSync(join(DIR, 'meta.json'), 'utf8')) as { grads: { loss: number; params: string[] } }
-    const checkpoint = await loadCheckpoint(join(DIR, 'checkpoint.pth'))
-    const input = readNpy(join(DIR, 'input.npy')).data as Float32Array
-    const labels = readNpy(join(DIR, 'grads/labels.npy')).data as Uint32Array
-    const result = await computeGradients(checkpoint.config, (n) => checkpoint.weights.get(n)?.data, input, labels, [16, 80, 80], {
-      params: meta.grads.params,
-    })
-    expect(result.target).toEqual(readNpy(join(DIR, 'grads/target_affinities.npy')).data)
-    expect(result.weight).toEqual(readNpy(join(DIR, 'grads/loss_weight.npy')).data)
-    expect(Math.abs(result.loss - meta.grads.loss) / meta.grads.loss).toBeLessThan(1e-5)
-    expect([...result.grads.keys()].sort()).toEqual([...meta.grads.params].sort())
+  it('model grad writes targets, weights, loss and every parameter gradient, as accurate as float32 PyTorch', async () => {
+    const meta = JSON.parse(readFileSync(join(DIR, 'meta.json'), 'utf8')) as { n_keys: number; grads: { loss: number; params: string[] } }
+    await writeGradientFiles(join(DIR, 'checkpoint.pth'), join(DIR, 'input.npy'), join(DIR, 'grads/labels.npy'), out)
+    const read = (name: string) => readNpy(join(out, `${name}.npy`)).data as Float32Array
+    expect(readdirSync(out).length).toBe(meta.n_keys + 3)
+    expect(read('target')).toEqual(readNpy(join(DIR, 'grads/target_affinities.npy')).data)
+    expect(read('weight')).toEqual(readNpy(join(DIR, 'grads/loss_weight.npy')).data)
+    expect(Math.abs(read('loss')[0] - meta.grads.loss) / meta.grads.loss).toBeLessThan(1e-5)
     for (const name of meta.grads.params) {
       const pytorch = readNpy(join(DIR, `grads/${name}.npy`)).data as Float32Array
       const exact = readNpy(join(FLOAT64, `${name}.npy`)).data as Float64Array
-      const ours = result.grads.get(name)!
+      const ours = read(name)
       // Deep in the network float32 itself is ~3e-3 from exact (instance norms cancel most of each
       // gradient), for PyTorch as for us: compare with PyTorch, and with the float64 reference
       // relative to PyTorch's own distance from it.
       expect(relativeError(ours, pytorch), `${name} vs PyTorch`).toBeLessThan(name.startsWith('out.') ? 1e-5 : 1e-2)
       expect(relativeError(ours, exact), `${name} vs float64`).toBeLessThan(3 * relativeError(pytorch, exact) + 1e-6)
     }
+  })
+
+  it('refuses labels that do not match the input patch, naming the file', async () => {
+    const labels = join(out, 'small-labels.npy')
+    writeNpy(labels, new Uint32Array(16 * 80 * 40), [16, 80, 40])
+    await expect(writeGradientFiles(join(DIR, 'checkpoint.pth'), join(DIR, 'input.npy'), labels, join(out, 'x'))).rejects.toThrow(
+      /small-labels\.npy: labels 16x80x40 do not match the input patch 16x80x80/,
+    )
   })
 })

@@ -8,6 +8,7 @@ import { sizeConfig, SIZES, type NetworkConfig, type SizeName } from '../../engi
 import { initialWeights } from '../../engine/model/init'
 import { buildNetwork, INPUT, OUTPUT } from '../../engine/model/network'
 import { DEFAULT_PATCH, defaultModelPath, META_DESCRIPTION, META_UNTRAINED, modelInfo } from '../../engine/model/runnable'
+import { writeGradientFiles } from '../../engine/train/grad'
 import type { Command } from '../command'
 
 const USAGE = `tokenunify model <action> [options]
@@ -21,7 +22,12 @@ const USAGE = `tokenunify model <action> [options]
       Weights over 1.8 GB go to model.onnx.data beside it.
   init --out F.safetensors [--size base|small|mid|large|huge] [--feat 8,16,32,64 --hidden 128] [--seed 0]
       fresh, untrained weights (the official initialisation) with the official key names; the
-      bundled default model is made with: init --feat 8,16,32,64 --hidden 128 --seed 0`
+      bundled default model is made with: init --feat 8,16,32,64 --hidden 128 --seed 0
+  grad --checkpoint C --input X.npy --labels L.npy --out DIR [--threads N]
+      one training step's loss and the gradient of every parameter (official targets, weights and
+      weighted MSE) as .npy files named by parameter, plus loss.npy, target.npy and weight.npy, for
+      checking against other frameworks. X: one patch (z, y, x) or (1, 1, z, y, x), float32 in
+      [0, 1] or uint8; L: integer labels of the same patch (0 = background)`
 
 export const model: Command = {
   name: 'model',
@@ -40,6 +46,9 @@ export const model: Command = {
         feat: { type: 'string' },
         hidden: { type: 'string' },
         seed: { type: 'string', default: '0' },
+        input: { type: 'string' },
+        labels: { type: 'string' },
+        threads: { type: 'string' },
       },
     })
     const print = (line: string) => process.stdout.write(`${line}\n`)
@@ -84,6 +93,15 @@ export const model: Command = {
           },
         })
         print(`wrote ${values.out}`)
+        return 0
+      }
+      case 'grad': {
+        if (!values.checkpoint || !values.input || !values.labels || !values.out) {
+          throw new StudioError('bad_input', 'grad needs --checkpoint, --input, --labels and --out')
+        }
+        const threads = values.threads === undefined ? undefined : Number(values.threads)
+        const { loss, files } = await writeGradientFiles(values.checkpoint, values.input, values.labels, values.out, { threads })
+        print(`loss ${loss}; wrote ${files} files to ${values.out}`)
         return 0
       }
       default:

@@ -96,8 +96,13 @@ function offsets(kernel: readonly number[]): number[][] {
  * an (I, J) matrix from one MatMul.
  */
 function contract(g: Graph, a: Value, c: Value): Value {
-  const flat = (v: Value) => g.reshape(swap01(g, v), [v.shape[1], sizeOf(v.shape) / v.shape[1]])
-  return g.matmul(flat(a), g.transpose(flat(c), [1, 0]))
+  return g.matmul(channelRows(g, a), g.transpose(channelRows(g, c), [1, 0]))
+}
+
+/** (B, C, ...P) as a (C, B * P) matrix (a reshape alone when B is 1). */
+function channelRows(g: Graph, v: Value): Value {
+  const rows = [v.shape[1], sizeOf(v.shape) / v.shape[1]]
+  return g.reshape(v.shape[0] === 1 ? v : swap01(g, v), rows)
 }
 
 /**
@@ -106,13 +111,60 @@ function contract(g: Graph, a: Value, c: Value): Value {
  * (one of them a strided slice). Returns (I, J, ...kernel).
  */
 function perOffset(g: Graph, kernel: readonly number[], pair: (o: number[]) => [Value, Value]): Value {
-  const mats = offsets(kernel).map((o) => {
-    const m = contract(g, ...pair(o))
-    return g.reshape(m, [1, ...m.shape])
+  const mats = offsets(kernel).map((o) => contract(g, ...pair(o)))
+  const [i, j] = mats[0].shape
+  return byOffsetLast(
+    g,
+    mats.map((m) => g.reshape(m, [1, i * j])),
+    [i, j, ...kernel],
+  )
+}
+
+/**
+ * The weight gradient of a stride-1, group-1 conv as a few large MatMuls (ONNX Runtime's Conv is
+ * 3-6x slower at it with dy as the kernel). Everything lives on the padded input's grid, flattened
+ * per channel: dy is widened to that grid with zeros after its end along each axis, so moving a
+ * flat index by a kernel offset moves along the grid without wrapping into live values. dy is
+ * moved by each offset j of the last kernel axis (rows (j, Cout) of one matrix), the padded input
+ * by each offset o of the other axes, and one MatMul per o gives dW[:, :, o, j]. Returns
+ * (Cout, Cin, ...kernel).
+ */
+function convWeightGrad(g: Graph, x: Value, dy: Value, kernel: readonly number[], pads: number[]): Value {
+  const k = kernel.length
+  const padded = padSpatial(g, x, pads)
+  const grid = padded.shape.slice(2)
+  const ci = x.shape[1]
+  const co = dy.shape[1]
+  let widened = dy
+  grid.forEach((size, i) => {
+    const have = widened.shape[i + 2]
+    if (size > have) widened = g.concat([widened, zeros(g, widened.shape.map((d, a) => (a === i + 2 ? size - have : d)))], i + 2)
   })
-  const [, i, j] = mats[0].shape
-  const stacked = mats.length === 1 ? mats[0] : g.concat(mats, 0)
-  return g.reshape(g.transpose(stacked, [1, 2, 0]), [i, j, ...kernel])
+  const dyFlat = channelRows(g, widened)
+  const m = dyFlat.shape[1]
+  const kl = kernel[k - 1]
+  const early = kl > 1 ? g.concat([zeros(g, [co, kl - 1]), dyFlat], 1) : dyFlat
+  const dyRows = kl > 1 ? g.concat(Array.from({ length: kl }, (_, j) => g.slice(early, [kl - 1 - j], [kl - 1 - j + m], [1])), 0) : dyFlat
+  // Flat distance of one step along each spatial axis of the padded grid.
+  const step = grid.map((_, i) => grid.slice(i + 1).reduce((p, d) => p * d, 1))
+  const lead = kernel.slice(0, -1)
+  const reach = lead.reduce((sum, kd, i) => sum + (kd - 1) * step[i], 0)
+  const xFlat = channelRows(g, padded)
+  const xLong = reach > 0 ? g.concat([xFlat, zeros(g, [ci, reach])], 1) : xFlat
+  const mats = offsets(lead).map((o) => {
+    const shift = o.reduce((sum, d, i) => sum + d * step[i], 0)
+    const xs = reach > 0 ? g.slice(xLong, [shift], [shift + m], [1]) : xFlat
+    // Rows (j, co), columns ci: kl rows of Co * Ci, one per offset (o, j).
+    return g.reshape(g.matmul(dyRows, g.transpose(xs, [1, 0])), [kl, co * ci])
+  })
+  // (offsets, Co * Ci) -> (Co * Ci, offsets): a plain 2-D transpose.
+  return byOffsetLast(g, mats, [co, ci, ...kernel])
+}
+
+/** Stacks (n, M) rows, one per kernel offset in C order, as (M, offsets) reshaped to `shape`. */
+function byOffsetLast(g: Graph, rows: Value[], shape: number[]): Value {
+  const stacked = rows.length === 1 ? rows[0] : g.concat(rows, 0)
+  return g.reshape(g.transpose(stacked, [1, 0]), shape)
 }
 
 /** Elements at `o + stride * p` for p over `size`, along the spatial axes of x. */
@@ -155,8 +207,7 @@ const convGrad: GradRule = (g, node, [dy], wants) => {
   }
   if (wants[1]) {
     if (group === 1 && unit) {
-      // Batch and channels swapped, the conv of x with dy as the kernel gives every weight at once.
-      out[1] = swap01(g, g.conv(swap01(g, x), swap01(g, dy), null, { pads }))
+      out[1] = convWeightGrad(g, x, dy, kernel, pads)
     } else if (group === cin && cinPerGroup === 1 && cout === cin && unit) {
       // Depthwise: batch folded into the channels, one group per (item, channel), summed over items.
       const bs = x.shape[0]

@@ -6,7 +6,7 @@
  */
 import type { Vec3 } from '../../../shared/types'
 
-export type LabelArray = Uint8Array | Uint16Array | Uint32Array | Float64Array | Float32Array
+export type LabelArray = Uint8Array | Uint16Array | Uint32Array | Int8Array | Int16Array | Int32Array | Float64Array
 
 /** Offsets of the predecessor along z, y, x, in voxels of a C-order (z, y, x) volume. */
 export function axisStrides(shape: Vec3): Vec3 {
