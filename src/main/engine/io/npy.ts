@@ -248,14 +248,13 @@ export class NpyWriter {
     return new NpyWriter(path, handle, shape, header.length)
   }
 
+  /** Writes whole planes of the first axis from index `i0`. */
   async writeSlab(i0: number, data: VoxelArray): Promise<void> {
     const plane = this.shape.slice(1).reduce((a, b) => a * b, 1)
-    const n = data.length / plane
-    if (!Number.isInteger(n) || i0 < 0 || i0 + n > this.shape[0]) {
-      throw new StudioError('bad_input', `${this.path}: a slab of ${data.length} values at ${i0} does not fit ${this.shape.join('x')}`, { file: this.path })
+    if (data.length % plane !== 0) {
+      throw new StudioError('bad_input', `${this.path}: a slab of ${data.length} values is not whole planes of ${this.shape.slice(1).join('x')}`, { file: this.path })
     }
-    const bytes = new Uint8Array(data.buffer, data.byteOffset, data.byteLength)
-    await this.handle.write(bytes, 0, bytes.length, this.dataOffset + i0 * plane * data.BYTES_PER_ELEMENT)
+    await this.writeAt([i0, ...this.shape.slice(1).map(() => 0)], data)
   }
 
   /** Writes `data` (C order) from the element at `index` (one coordinate per axis) onwards. */
