@@ -9,20 +9,15 @@
 // Channels are independent, so a call takes a channel range [d0, d1) and the caller may split
 // one scan over several workers. Each channel keeps its N states in registers: with N = 16 one
 // AVX-512 vector or two AVX2 vectors, chosen at run time; other CPUs use the scalar loop.
-// Training will add the backward pass beside the forward: a reverse-time scan of the state
-// adjoint, recomputing h_t per channel the same way (ScanChannel* below are its model).
+// The backward (training) is scan_backward.cc: a reverse-time scan with the same exp.
 #include <cmath>
 #include <cstdint>
 #include <cstring>
 #include <string>
 #include <vector>
 
-#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
-#define TU_SCAN_X86 1
-#include <immintrin.h>
-#endif
-
 #include "modules.h"
+#include "simd_exp.h"
 #include "typed_array.h"
 
 namespace {
@@ -40,6 +35,8 @@ struct ScanArgs {
   float* y;
   ScanDims dims;
   size_t d0, d1;
+  // delta holds the pre-activation: use softplus(delta) (threshold 20, as the official kernel).
+  bool delta_softplus;
 };
 
 // One channel of one batch item. bt, ct: that item's B and C transposed to (L, N).
@@ -60,26 +57,9 @@ void ScanChannelScalar(const float* u, const float* delta, const float* a, const
   }
 }
 
-#ifdef TU_SCAN_X86
-// exp for 8 floats (Cephes-style: range reduction by ln 2, degree-6 polynomial; ~2 ulp).
-// Inputs below -88.37 give 0, which is what the scan's decays need.
-__attribute__((target("avx2,fma"))) inline __m256 Exp8(__m256 x) {
-  x = _mm256_min_ps(x, _mm256_set1_ps(88.3762626647949f));
-  x = _mm256_max_ps(x, _mm256_set1_ps(-88.3762626647949f));
-  __m256 fx = _mm256_fmadd_ps(x, _mm256_set1_ps(1.44269504088896341f), _mm256_set1_ps(0.5f));
-  fx = _mm256_floor_ps(fx);
-  x = _mm256_fnmadd_ps(fx, _mm256_set1_ps(0.693359375f), x);
-  x = _mm256_fnmadd_ps(fx, _mm256_set1_ps(-2.12194440e-4f), x);
-  __m256 p = _mm256_set1_ps(1.9875691500E-4f);
-  p = _mm256_fmadd_ps(p, x, _mm256_set1_ps(1.3981999507E-3f));
-  p = _mm256_fmadd_ps(p, x, _mm256_set1_ps(8.3334519073E-3f));
-  p = _mm256_fmadd_ps(p, x, _mm256_set1_ps(4.1665795894E-2f));
-  p = _mm256_fmadd_ps(p, x, _mm256_set1_ps(1.6666665459E-1f));
-  p = _mm256_fmadd_ps(p, x, _mm256_set1_ps(5.0000001201E-1f));
-  p = _mm256_fmadd_ps(p, _mm256_mul_ps(x, x), _mm256_add_ps(x, _mm256_set1_ps(1.0f)));
-  __m256i e = _mm256_add_epi32(_mm256_cvttps_epi32(fx), _mm256_set1_epi32(127));
-  return _mm256_mul_ps(p, _mm256_castsi256_ps(_mm256_slli_epi32(e, 23)));
-}
+#ifdef TU_SIMD_X86
+using simd_exp::Exp16;
+using simd_exp::Exp8;
 
 __attribute__((target("avx2,fma"))) void ScanChannel16Avx2(const float* u, const float* delta, const float* a, const float* bt,
                                                           const float* ct, float* y, size_t tokens) {
@@ -100,24 +80,6 @@ __attribute__((target("avx2,fma"))) void ScanChannel16Avx2(const float* u, const
   }
 }
 
-__attribute__((target("avx512f"))) inline __m512 Exp16(__m512 x) {
-  x = _mm512_min_ps(x, _mm512_set1_ps(88.3762626647949f));
-  x = _mm512_max_ps(x, _mm512_set1_ps(-88.3762626647949f));
-  __m512 fx = _mm512_fmadd_ps(x, _mm512_set1_ps(1.44269504088896341f), _mm512_set1_ps(0.5f));
-  fx = _mm512_roundscale_ps(fx, _MM_FROUND_TO_NEG_INF | _MM_FROUND_NO_EXC);
-  x = _mm512_fnmadd_ps(fx, _mm512_set1_ps(0.693359375f), x);
-  x = _mm512_fnmadd_ps(fx, _mm512_set1_ps(-2.12194440e-4f), x);
-  __m512 p = _mm512_set1_ps(1.9875691500E-4f);
-  p = _mm512_fmadd_ps(p, x, _mm512_set1_ps(1.3981999507E-3f));
-  p = _mm512_fmadd_ps(p, x, _mm512_set1_ps(8.3334519073E-3f));
-  p = _mm512_fmadd_ps(p, x, _mm512_set1_ps(4.1665795894E-2f));
-  p = _mm512_fmadd_ps(p, x, _mm512_set1_ps(1.6666665459E-1f));
-  p = _mm512_fmadd_ps(p, x, _mm512_set1_ps(5.0000001201E-1f));
-  p = _mm512_fmadd_ps(p, _mm512_mul_ps(x, x), _mm512_add_ps(x, _mm512_set1_ps(1.0f)));
-  __m512i e = _mm512_add_epi32(_mm512_cvttps_epi32(fx), _mm512_set1_epi32(127));
-  return _mm512_mul_ps(p, _mm512_castsi512_ps(_mm512_slli_epi32(e, 23)));
-}
-
 __attribute__((target("avx512f"))) void ScanChannel16Avx512(const float* u, const float* delta, const float* a, const float* bt,
                                                             const float* ct, float* y, size_t tokens) {
   const __m512 av = _mm512_loadu_ps(a);
@@ -134,7 +96,7 @@ __attribute__((target("avx512f"))) void ScanChannel16Avx512(const float* u, cons
 enum class Isa { kScalar, kAvx2, kAvx512 };
 
 Isa DetectIsa() {
-#ifdef TU_SCAN_X86
+#ifdef TU_SIMD_X86
   __builtin_cpu_init();
   if (__builtin_cpu_supports("avx512f")) return Isa::kAvx512;
   if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return Isa::kAvx2;
@@ -154,6 +116,7 @@ void RunScan(const ScanArgs& s, Isa isa) {
   const ScanDims& d = s.dims;
   const size_t L = d.tokens, N = d.state;
   std::vector<float> bt(L * N), ct(L * N);
+  std::vector<float> softplus(s.delta_softplus ? L : 0);
   for (size_t b = 0; b < d.batch; ++b) {
     // B and C of this item as (L, N), so each token's states are contiguous.
     const float* bsrc = s.Bm + b * N * L;
@@ -167,17 +130,22 @@ void RunScan(const ScanArgs& s, Isa isa) {
     for (size_t ch = s.d0; ch < s.d1; ++ch) {
       const size_t off = (b * d.channels + ch) * L;
       const float* a = s.A + ch * N;
-#ifdef TU_SCAN_X86
+      const float* delta = s.delta + off;
+      if (s.delta_softplus) {
+        for (size_t t = 0; t < L; ++t) softplus[t] = delta[t] > 20.0f ? delta[t] : std::log1p(std::exp(delta[t]));
+        delta = softplus.data();
+      }
+#ifdef TU_SIMD_X86
       if (N == 16 && isa == Isa::kAvx512) {
-        ScanChannel16Avx512(s.u + off, s.delta + off, a, bt.data(), ct.data(), s.y + off, L);
+        ScanChannel16Avx512(s.u + off, delta, a, bt.data(), ct.data(), s.y + off, L);
         continue;
       }
       if (N == 16 && isa == Isa::kAvx2) {
-        ScanChannel16Avx2(s.u + off, s.delta + off, a, bt.data(), ct.data(), s.y + off, L);
+        ScanChannel16Avx2(s.u + off, delta, a, bt.data(), ct.data(), s.y + off, L);
         continue;
       }
 #endif
-      ScanChannelScalar(s.u + off, s.delta + off, a, bt.data(), ct.data(), s.y + off, L, N);
+      ScanChannelScalar(s.u + off, delta, a, bt.data(), ct.data(), s.y + off, L, N);
     }
   }
 }
@@ -206,9 +174,11 @@ float* Float32Data(Napi::Value v) {
   return reinterpret_cast<float*>(static_cast<uint8_t*>(a.ArrayBuffer().Data()) + a.ByteOffset());
 }
 
-// selectiveScan(u, delta, A, B, C, y, [batch, channels, tokens, state], [d0, d1], isa?) -> Promise<void>
+// selectiveScan(u, delta, A, B, C, y, [batch, channels, tokens, state], [d0, d1], isa?, deltaSoftplus?)
+//   -> Promise<void>
 // isa: 'avx512', 'avx2' or 'scalar' asks for that kernel (for tests and benchmarks); the best
-// one this CPU supports is used when it is absent or not supported.
+// one this CPU supports is used when it is absent or not supported. deltaSoftplus: delta is the
+// pre-activation and the kernel applies softplus itself (the CPU inference graph fuses it here).
 Napi::Value SelectiveScan(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   auto fail = [&](const std::string& why) {
@@ -244,8 +214,9 @@ Napi::Value SelectiveScan(const Napi::CallbackInfo& info) {
                   " values, the dims need " + std::to_string(need[i]));
     }
   }
-  const ScanArgs args{Float32Data(info[0]), Float32Data(info[1]), Float32Data(info[2]), Float32Data(info[3]),
-                      Float32Data(info[4]), Float32Data(info[5]), d, static_cast<size_t>(rv[0]), static_cast<size_t>(rv[1])};
+  const bool delta_softplus = info.Length() > 9 && info[9].IsBoolean() && info[9].As<Napi::Boolean>().Value();
+  const ScanArgs args{Float32Data(info[0]), Float32Data(info[1]), Float32Data(info[2]), Float32Data(info[3]), Float32Data(info[4]),
+                      Float32Data(info[5]), d, static_cast<size_t>(rv[0]), static_cast<size_t>(rv[1]), delta_softplus};
   static const Isa best = DetectIsa();
   Isa isa = best;
   if (info.Length() > 8 && info[8].IsString()) {

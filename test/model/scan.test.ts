@@ -53,6 +53,20 @@ describe('native selective scan', () => {
     })
   }
 
+  it('applies softplus to delta itself when asked (the fused CPU inference form)', async () => {
+    const [b, di, l, n] = [1, 3, 50, 16]
+    const u = random(b * di * l, -2, 2, 6)
+    const pre = random(b * di * l, -8, 25, 7)
+    const A = random(di * n, -10, -0.5, 8)
+    const B = random(b * n * l, -1, 1, 9)
+    const C = random(b * n * l, -1, 1, 10)
+    const soft = pre.map((x) => (x > 20 ? x : Math.log1p(Math.exp(x))))
+    const dims = { batch: b, channels: di, tokens: l, state: n }
+    const fused = await selectiveScan(u, pre, A, B, C, dims, { deltaSoftplus: true })
+    const plain = await selectiveScan(u, soft, A, B, C, dims)
+    expect(fused.reduce((m, v, i) => Math.max(m, Math.abs(v - plain[i]) / (1 + Math.abs(plain[i]))), 0)).toBeLessThan(1e-6)
+  })
+
   it('refuses arrays that do not fit the dims, naming the array', () => {
     const a = new Float32Array(4)
     expect(() => native().selectiveScan(a, a, new Float32Array(1), a, a, new Float32Array(3), [1, 1, 4, 1], [0, 1])).toThrow(/y has 3 values/)

@@ -21,6 +21,8 @@ export interface NativeAddon {
     dims: [number, number, number, number],
     range: [number, number],
     isa?: 'avx512' | 'avx2' | 'scalar',
+    /** delta is the pre-activation: the kernel applies softplus (threshold 20) itself. */
+    deltaSoftplus?: boolean,
   ): Promise<void>
   /** The instruction set the scan kernel uses on this CPU: 'avx512', 'avx2' or 'scalar'. */
   selectiveScanIsa(): string

@@ -139,6 +139,28 @@ export const reduceInTwoSteps: Rule = (g, node, [x]) => {
   return [keep ? g.reshape(twice, [...lead, ...axes.map(() => 1)]) : twice]
 }
 
+/**
+ * For the CPU's native scan (inference only): a Softplus whose only reader is a scan's delta is
+ * left out, and that scan gets deltaSoftplus = 1 so the kernel applies it while scanning (one
+ * pass over delta instead of five ONNX Runtime ops). Other Softplus nodes get the Where form.
+ */
+export function fuseSoftplusIntoScan(graph: Graph): Lowering {
+  const readers = new Map<number, number>()
+  for (const node of graph.nodes) for (const v of node.inputs) readers.set(v.id, (readers.get(v.id) ?? 0) + 1)
+  const fused = new Set<number>()
+  for (const node of graph.nodes) {
+    const delta = node.inputs[1]
+    if (node.op === 'SelectiveScan' && delta.source.kind === 'node' && delta.source.node.op === 'Softplus' && readers.get(delta.id) === 1) {
+      fused.add(delta.source.node.id)
+    }
+  }
+  const isFused = (v: Value) => v.source.kind === 'node' && fused.has(v.source.node.id)
+  return {
+    Softplus: (g, node, inputs) => (fused.has(node.id) ? [inputs[0]] : softplusAsWhere(g, node, inputs)),
+    SelectiveScan: (g, node, inputs) => [g.op('SelectiveScan', inputs, isFused(node.inputs[1]) ? { deltaSoftplus: 1 } : {})],
+  }
+}
+
 export type Provider = 'cpu' | 'webgpu' | 'cuda'
 
 /**

@@ -12,7 +12,8 @@
  *   reductions:      ReduceSum{axes,keepdims} ReduceMean{axes,keepdims}
  *   layout:          Reshape{shape} Transpose{perm} Slice{starts,ends,axes,steps} Concat{axis}
  *   Mamba:           SelectiveScan (Graph.selectiveScan documents it; custom domain, lowered per
- *                    provider: a native kernel on CPU, a parallel form from the ops above on GPUs)
+ *                    provider: a native kernel on CPU, a parallel form from the ops above on GPUs;
+ *                    deltaSoftplus=1 appears only in CPU inference graphs, lower.ts)
  *   for gradients:   Expand{shape} (numpy broadcast to a shape), SelectiveScanGrad (the scan's
  *                    backward: a reverse-time scan, ../autodiff/rules.ts; custom domain like the scan)
  *

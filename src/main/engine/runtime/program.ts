@@ -12,7 +12,7 @@ import * as ort from 'onnxruntime-node'
 import { StudioError } from '../../../shared/errors'
 import { sizeOf, type Graph, type Node } from '../graph/builder'
 import { emitModel, fitsInline, wholeGraph, writeModel, type GraphPart, type WeightLookup } from '../graph/emit'
-import { lower, LOWERINGS, selectiveScanParallel, type Provider } from '../graph/lower'
+import { fuseSoftplusIntoScan, lower, LOWERINGS, selectiveScanParallel, type Provider } from '../graph/lower'
 import { partition, type Step } from '../graph/partition'
 import { nativeAvailable } from '../native'
 import { selectiveScan } from './scan'
@@ -42,6 +42,7 @@ interface ScanStep {
   inputs: string[]
   output: string
   dims: { batch: number; channels: number; tokens: number; state: number }
+  deltaSoftplus: boolean
 }
 
 export class Program {
@@ -63,7 +64,11 @@ export class Program {
    */
   static async create(graph: Graph, options: ProgramOptions): Promise<Program> {
     const split = options.provider === 'cpu' && nativeAvailable()
-    const rules = options.provider === 'cpu' && !split ? { ...LOWERINGS.cpu, SelectiveScan: selectiveScanParallel() } : LOWERINGS[options.provider]
+    const rules = split
+      ? { ...LOWERINGS.cpu, ...fuseSoftplusIntoScan(graph) }
+      : options.provider === 'cpu'
+        ? { ...LOWERINGS.cpu, SelectiveScan: selectiveScanParallel() }
+        : LOWERINGS[options.provider]
     const lowered = lower(graph, rules)
     const sessionOptions: ort.InferenceSession.SessionOptions = {
       executionProviders: [options.provider],
@@ -133,7 +138,7 @@ export class Program {
         await Promise.all(
           batch.map(async (s) => {
             const [u, delta, A, B, C] = s.inputs.map((n) => get(n).data as Float32Array)
-            const y = await selectiveScan(u, delta, A, B, C, s.dims, { workers: this.threads })
+            const y = await selectiveScan(u, delta, A, B, C, s.dims, { workers: this.threads, deltaSoftplus: s.deltaSoftplus })
             values.set(s.output, new ort.Tensor('float32', y, [s.dims.batch, s.dims.channels, s.dims.tokens]))
           }),
         )
@@ -170,7 +175,13 @@ export class Program {
 function scanStep(node: Node, nameOf: (id: number) => string): ScanStep {
   const [u, , A] = node.inputs
   const [batch, channels, tokens] = u.shape
-  return { kind: 'native', inputs: node.inputs.map((v) => nameOf(v.id)), output: nameOf(node.outputs[0].id), dims: { batch, channels, tokens, state: A.shape[1] } }
+  return {
+    kind: 'native',
+    inputs: node.inputs.map((v) => nameOf(v.id)),
+    output: nameOf(node.outputs[0].id),
+    dims: { batch, channels, tokens, state: A.shape[1] },
+    deltaSoftplus: node.attrs.deltaSoftplus === 1,
+  }
 }
 
 function freeAfter(steps: (SessionStep | ScanStep)[], keep: Set<string>): string[][] {
