@@ -19,6 +19,7 @@ import type { VolumeSource } from './io/volume'
 import { modelHandlers } from './infer/handlers'
 import { JobRunner } from './jobs/runner'
 import { nativeAvailable } from './native'
+import { segmentHandlers } from './pipeline/handlers'
 import { findAppRoot } from './paths'
 import { availableProviders } from './runtime/providers'
 import { meshSegment } from './segment'
@@ -78,6 +79,7 @@ export class Engine {
       ...modelHandlers({ jobs: this.jobs, volume: (id) => this.volume(id) }),
       'demo.open': async ({ dir }) => this.openDemo(dir),
       'segment.mesh': async ({ volumeId, labels }) => this.meshLabels(volumeId, labels),
+      ...segmentHandlers({ jobs: this.jobs, volume: (id) => this.volume(id), addVolume: (s) => this.addVolume(s), project: () => this.openProject() }),
     }
   }
 
@@ -128,11 +130,13 @@ export class Engine {
     for (const l of this.listeners) l(event, payload)
   }
 
+  private openProject(): Project {
+    if (!this.project) throw new StudioError('conflict', 'no project is open')
+    return this.project
+  }
+
   private projectHandlers(): { [M in keyof ProjectCalls]: ApiHandlers[M] } {
-    const p = () => {
-      if (!this.project) throw new StudioError('conflict', 'no project is open')
-      return this.project
-    }
+    const p = () => this.openProject()
     return {
       'project.create': async ({ dir, author }) => this.useProject(createProject(dir, { author })),
       'project.open': async ({ dir, author }) => this.useProject(openProject(dir, { author })),
