@@ -2,11 +2,12 @@
  * The one way into a volume file: picks the format module by content (magic bytes, store
  * metadata) and extension, and opens it lazily. Every caller (API, CLI, tests) comes through here.
  */
-import { closeSync, existsSync, openSync, readSync, statSync } from 'node:fs'
+import { existsSync, statSync } from 'node:fs'
 import { extname, join, resolve } from 'node:path'
 import { StudioError } from '../../../shared/errors'
 import type { VolumeFormat, VolumeProbe } from '../../../shared/types'
 import { arrayEntry } from './datasets'
+import { readHead } from './files'
 import { openHdf5, probeHdf5 } from './hdf5'
 import { openN5, probeN5 } from './n5'
 import { openNpy, readNpyHeader } from './npy'
@@ -28,6 +29,9 @@ const BY_EXTENSION: Record<string, VolumeFormat> = {
   '.npy': 'npy',
   '.png': 'slices', '.jpg': 'slices', '.jpeg': 'slices',
 }
+
+/** Formats whose files can hold several arrays (ImageJ hyperstacks: one per channel). */
+const HAS_DATASETS = new Set<VolumeFormat>(['tiff', 'hdf5', 'zarr', 'n5'])
 
 /** Which format module reads `path`, from its content first and its name second. */
 export function detectFormat(path: string): VolumeFormat {
@@ -54,22 +58,11 @@ export function detectFormat(path: string): VolumeFormat {
   )
 }
 
-function readHead(path: string, n: number): Buffer {
-  const fd = openSync(path, 'r')
-  try {
-    const buf = Buffer.alloc(n)
-    const got = readSync(fd, buf, 0, n, 0)
-    return buf.subarray(0, got)
-  } finally {
-    closeSync(fd)
-  }
-}
-
 /** Opens the volume at `path` (a file, or a folder for Zarr, N5 and slice stacks). */
 export async function openVolume(path: string, options: OpenOptions = {}): Promise<VolumeSource> {
   const file = resolve(path)
   const format = detectFormat(file)
-  if (options.dataset !== undefined && !CONTAINERS.has(format) && format !== 'tiff') {
+  if (options.dataset !== undefined && !HAS_DATASETS.has(format)) {
     throw new StudioError('bad_input', `${file}: a ${format} volume has no datasets (got dataset '${options.dataset}')`, { file })
   }
   switch (format) {
@@ -87,8 +80,6 @@ export async function openVolume(path: string, options: OpenOptions = {}): Promi
       return openNpy(file, options)
   }
 }
-
-const CONTAINERS = new Set<VolumeFormat>(['hdf5', 'zarr', 'n5'])
 
 /** What `path` holds: its format and every dataset in it, for a picker or `tokenunify info`. */
 export async function probeVolume(path: string): Promise<VolumeProbe> {

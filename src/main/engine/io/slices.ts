@@ -3,7 +3,7 @@
  * order (slice2 before slice10). Each slice is one chunk, decoded when first read. Colour images
  * are read as their first channel.
  */
-import { closeSync, openSync, readdirSync, readSync, statSync } from 'node:fs'
+import { readdirSync, statSync } from 'node:fs'
 import { readFile } from 'node:fs/promises'
 import { basename, extname, join } from 'node:path'
 import { decode as decodePng } from 'fast-png'
@@ -14,6 +14,7 @@ import type { CachedChunk } from './cache'
 import { ChunkedVolume, type VolumeMeta } from './chunked'
 import { arrayEntry } from './datasets'
 import { storedType, type StoredType } from './dtypes'
+import { readHead } from './files'
 import { readTiffSlice, tiffSliceHeader } from './tiff'
 import type { VolumeSource, VoxelArray } from './volume'
 
@@ -45,16 +46,6 @@ export function sliceFiles(dir: string): { kind: Kind; files: string[] } {
     throw new StudioError('bad_input', `${dir}: mixes ${[...kinds].join(' and ')} slices; keep one kind of image per folder`, { file: dir })
   }
   return { kind: [...kinds][0], files: names.map((n) => join(dir, n)) }
-}
-
-function readHead(file: string, n: number): Buffer {
-  const fd = openSync(file, 'r')
-  try {
-    const buf = Buffer.alloc(n)
-    return buf.subarray(0, readSync(fd, buf, 0, n, 0))
-  } finally {
-    closeSync(fd)
-  }
 }
 
 function pngHeader(file: string): SliceHeader {

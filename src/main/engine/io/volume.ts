@@ -9,6 +9,7 @@ export interface VolumeSource {
   readonly path?: string
   readonly shape: Vec3
   readonly dtype: DType
+  /** The blocks it is read in (z, y, x): boxes aligned to them read no voxel twice. */
   readonly chunkShape: Vec3
   /** nm per voxel (z, y, x) when the file states it. */
   readonly voxelSize?: Vec3

@@ -67,6 +67,11 @@ function nodeMeta(dir: string): NodeMeta | undefined {
   return undefined
 }
 
+/** The first codec of an array that zarrita's registry lacks (named without numcodecs.). */
+function unknownCodec(meta: NodeMeta | undefined): string | undefined {
+  return meta?.codecs.find((c) => !zarr.registry.has(c))?.replace(/^numcodecs\./, '')
+}
+
 interface Multiscale {
   datasets: Array<{ path: string; coordinateTransformations?: Transform[] }>
   axes?: Array<string | { name: string; type?: string; unit?: string }>
@@ -151,11 +156,13 @@ export async function probeZarr(root: string): Promise<VolumeProbe> {
   const ms = rootMeta ? multiscalesOf(rootMeta.attrs)[0] : undefined
   const levels = ms?.datasets.map((d) => trimSlashes(d.path)) ?? []
   const datasets: DatasetEntry[] = []
-  for (const { path } of arrays) {
+  for (const { path, meta } of arrays) {
     let entry: DatasetEntry
     try {
       const arr = await openArray(root, path)
       entry = arrayEntry(path, arr.shape, arr.dtype, arr.chunks, voxelSizeOf(root, path, arr.attrs))
+      const codec = unknownCodec(meta)
+      if (codec && entry.openable) Object.assign(entry, { openable: false, note: `compression codec '${codec}' is not supported` })
     } catch (err) {
       entry = { path, shape: [], dtype: 'unknown', openable: false, note: (err as Error).message }
     }
@@ -229,11 +236,10 @@ export async function openZarr(root: string, options: { dataset?: string; channe
     throw new StudioError('not_found', `${root}: is a single Zarr array; it has no dataset '${options.dataset}'`, { file: root })
   }
   const file = path === '' ? root : join(root, path)
-  const meta = nodeMeta(file)
-  for (const codec of meta?.codecs ?? []) {
-    if (!zarr.registry.has(codec)) {
-      throw new StudioError('unsupported', `${file}: compression codec '${codec.replace(/^numcodecs\./, '')}' is not supported (supported: ${[...zarr.registry.keys()].filter((k) => !k.startsWith('numcodecs.')).join(', ')})`, { file })
-    }
+  const codec = unknownCodec(nodeMeta(file))
+  if (codec) {
+    const known = [...zarr.registry.keys()].filter((k) => !k.startsWith('numcodecs.'))
+    throw new StudioError('unsupported', `${file}: compression codec '${codec}' is not supported (supported: ${known.join(', ')})`, { file })
   }
   const array = await openArray(root, path)
   const stored = storedType(array.dtype, file)
