@@ -19,6 +19,7 @@ import { readAffinities } from '../segment/files'
 import type { Affinities, LabelVolume } from '../segment/types'
 import { idNumber } from '../segment/validate'
 import { CACHE_DIR, type Project } from '../store/project'
+import type { SegmentationRunSpec } from '../store/runs'
 import { reviewQueue, type ReviewInput } from './review'
 
 export interface SegmentSpec {
@@ -98,13 +99,17 @@ export class SegmentationSession {
       const assignment = await this.assignmentAt(seg, threshold)
       ctx.throwIfCancelled()
       // From here on no await: the commit and the new state happen together or not at all.
-      const runId = this.project.addSegmentationRun({
+      const run: SegmentationRunSpec = {
         thresholds: { merge: threshold },
         params: { affinities: spec.affinities, fragments: written ?? this.live?.summary.fragments.path, mode, ...(spec.model ? { model: spec.model } : {}) },
         labelShape: seg.shape,
-      })
-      if (this.live) this.applyIfChanged(runId, assignment)
-      else this.project.setBaseAssignment(runId, assignment.fragments, assignment.segments)
+      }
+      let runId: number
+      if (this.live) runId = this.applyIfChanged(run, assignment).runId ?? this.live.summary.runId
+      else {
+        runId = this.project.addSegmentationRun(run)
+        this.project.setBaseAssignment(runId, assignment.fragments, assignment.segments)
+      }
       const fragmentsInfo = this.live ? this.live.summary.fragments : this.register(source)
       this.live = {
         seg,
@@ -136,13 +141,15 @@ export class SegmentationSession {
     const t0 = performance.now()
     checkThreshold(threshold)
     const assignment = await this.assignmentAt(live.seg, threshold)
-    const runId = this.project.addSegmentationRun({
-      thresholds: { merge: threshold },
-      params: { parentRun: live.summary.runId, affinities: live.summary.affinities, fragments: live.summary.fragments.path },
-      labelShape: live.seg.shape,
-    })
-    const { edit, changed } = this.applyIfChanged(runId, assignment)
-    live.summary = { ...live.summary, runId, threshold }
+    const { runId, edit, changed } = this.applyIfChanged(
+      {
+        thresholds: { merge: threshold },
+        params: { parentRun: live.summary.runId, affinities: live.summary.affinities, fragments: live.summary.fragments.path },
+        labelShape: live.seg.shape,
+      },
+      assignment,
+    )
+    live.summary = { ...live.summary, runId: runId ?? live.summary.runId, threshold }
     return { threshold, edit, changedFragments: changed, segments: this.project.info().segments, ms: performance.now() - t0 }
   }
 
@@ -179,8 +186,7 @@ export class SegmentationSession {
   reviewQueue(limit = 50) {
     const live = this.require()
     const { graph } = live.seg
-    const segmentOfNode = new Float64Array(graph.ids.length)
-    for (let i = 0; i < graph.ids.length; i++) segmentOfNode[i] = this.project.segmentOf(idNumber(graph.ids[i]))
+    const segmentOfNode = this.segmentsOfNodes(graph)
     const input: ReviewInput = {
       graph,
       history: live.seg.history,
@@ -197,18 +203,35 @@ export class SegmentationSession {
     return this.live
   }
 
-  /** applyRun with the fragments whose segment changes; no edit when none does. */
-  private applyIfChanged(runId: number, a: { fragments: Float64Array; segments: Float64Array }): { edit: EditRecord | null; changed: number } {
+  /** applyRun of the fragments whose segment changes, under a new run record; no run and no edit when none does. */
+  private applyIfChanged(run: SegmentationRunSpec, a: { fragments: Float64Array; segments: Float64Array }): { runId: number | null; edit: EditRecord | null; changed: number } {
+    const current = this.project.assignment()
     const f: number[] = []
     const s: number[] = []
-    for (let i = 0; i < a.fragments.length; i++) {
-      if (this.project.segmentOf(a.fragments[i]) !== a.segments[i]) {
+    // Both lists are sorted by fragment: one merge walk.
+    for (let i = 0, j = 0; i < a.fragments.length; i++) {
+      while (j < current.fragments.length && current.fragments[j] < a.fragments[i]) j++
+      const now = j < current.fragments.length && current.fragments[j] === a.fragments[i] ? current.segments[j] : 0
+      if (now !== a.segments[i]) {
         f.push(a.fragments[i])
         s.push(a.segments[i])
       }
     }
-    if (f.length === 0) return { edit: null, changed: 0 }
-    return { edit: this.project.applyRun(runId, f, s), changed: f.length }
+    if (f.length === 0) return { runId: null, edit: null, changed: 0 }
+    const runId = this.project.addSegmentationRun(run)
+    return { runId, edit: this.project.applyRun(runId, f, s), changed: f.length }
+  }
+
+  /** The project's current segment of each region-graph node (0: none). */
+  private segmentsOfNodes(graph: RegionGraph): Float64Array {
+    const current = this.project.assignment()
+    const out = new Float64Array(graph.ids.length)
+    for (let i = 0, j = 0; i < out.length; i++) {
+      const id = idNumber(graph.ids[i])
+      while (j < current.fragments.length && current.fragments[j] < id) j++
+      if (j < current.fragments.length && current.fragments[j] === id) out[i] = current.segments[j]
+    }
+    return out
   }
 
   /**
