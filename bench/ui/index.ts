@@ -3,17 +3,20 @@
  *   - slice change: a wheel event on the XY pane of a 1024 x 1024 slice → the new frame drawn
  *     and finished on the GPU (p50 / p95);
  *   - the drawing alone (Viewer.render with a one-pixel readback);
- *   - merge → repainted view: the recolouring path (lookup table only) and the frame;
+ *   - merge → repainted view: the recolouring alone (lookup table), and a real merge through the
+ *     project store (the bench makes a project whose segmentation is its label volume);
  * each with its ratio to an empty requestAnimationFrame round trip measured in the same run.
  * Run `npm run build` first; then `npx tsx bench/ui/index.ts`.
  */
-import { readFileSync } from 'node:fs'
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { chromium } from 'playwright-core'
 import { createEngine } from '../../src/main/engine/api'
 import { ArrayVolume } from '../../src/main/engine/io/volume'
 import { appPaths } from '../../src/main/engine/paths'
+import { createProject } from '../../src/main/engine/store/project'
 import { startServer } from '../../src/main/server'
 import type { Vec3 } from '../../src/shared/types'
 
@@ -82,6 +85,13 @@ async function main() {
   const engine = createEngine({ mode: 'browser' })
   engine.addVolume(new ArrayVolume('bench raw', SHAPE, 'uint8', raw, VOXEL))
   engine.addVolume(new ArrayVolume('bench labels', SHAPE, 'uint32', labels, VOXEL))
+  // A project whose segmentation is the labels (each its own segment), for real merges.
+  const dir = mkdtempSync(join(tmpdir(), 'tokenunify-bench-ui-'))
+  const project = createProject(dir)
+  const ids = [...new Set(labels)].filter((id) => id !== 0).sort((a, b) => a - b)
+  project.setBaseAssignment(project.addSegmentationRun({ thresholds: {}, labelShape: SHAPE }), ids, ids)
+  project.close()
+  await engine.call('project.open', { dir })
   const server = await startServer({ engine, rendererDir: appPaths().renderer })
   const browser = await chromium.launch({
     executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
@@ -93,6 +103,7 @@ async function main() {
     const errors: string[] = []
     page.on('pageerror', (e) => errors.push(e.message))
     await page.goto(server.url)
+    process.stderr.write(`bench/ui: page open (${((performance.now() - t0) / 1000).toFixed(1)} s)\n`)
     await page.getByTestId('pane-xy').waitFor()
     await page.evaluate(readFileSync(join(HERE, 'page.js'), 'utf8'))
     // One XY view at one voxel per CSS pixel, showing the whole 1024 x 1024 slice.
@@ -109,30 +120,26 @@ async function main() {
     })()`)
     const ready = performance.now()
 
+    const phase = (name: string) => process.stderr.write(`bench/ui: ${name} (${((performance.now() - t0) / 1000).toFixed(1)} s)\n`)
+    phase('measuring')
     const raf = (await page.evaluate(`window.__bench.rafRoundTrip(${RUNS})`)) as number[]
     const slice = (await page.evaluate(`window.__bench.sliceChange('xy', ${RUNS}, ${SHAPE[0]})`)) as number[]
+    phase('slice changes done')
     const render = (await page.evaluate(`window.__bench.renderOnly(${RUNS})`)) as number[]
-    const recolour = (await page.evaluate(`(async () => {
-      const s = window.__studio
-      const out = []
-      for (let i = 0; i < ${Math.min(RUNS, 60)}; i++) {
-        await window.__bench.frame()
-        const done = window.__bench.rendered()
-        const t0 = performance.now()
-        // What a merge does to the views: two labels now share a segment.
-        s.segments.reassign([${1 + 0} + i * 2 + 2], [i * 2 + 1])
-        await done
-        out.push(performance.now() - t0)
-      }
-      return out
-    })()`)) as number[]
+    phase('drawing done')
+    const recolour = (await page.evaluate(`window.__bench.recolour(${Math.min(RUNS, 60)})`)) as number[]
+    // Merge pairs of segments of the project, from the highest ids down (the recolouring used the lowest).
+    const pairs = Array.from({ length: Math.min(RUNS, 60, Math.floor(ids.length / 4)) }, (_, i) => [ids[ids.length - 2 * i - 1], ids[ids.length - 2 * i - 2]])
+    phase('recolouring done')
+    const merge = (await page.evaluate(`window.__bench.merge(${JSON.stringify(pairs)})`)) as number[]
 
     const ref = stats(raf)
     const rows: Array<[string, { p50: number; p95: number }]> = [
       ['requestAnimationFrame round trip (reference)', ref],
-      ['slice change (wheel) → new frame, 1024x1024', stats(slice)],
+      [`slice change (wheel) → new frame, ${SHAPE[2]}x${SHAPE[1]}`, stats(slice)],
       ['  of which drawing (render + GPU finish)', stats(render)],
-      ['merge recolour (lookup table) → new frame', stats(recolour)],
+      ['recolour (lookup table only) → new frame', stats(recolour)],
+      ['merge (Enter → SQLite edit → event) → new frame', stats(merge)],
     ]
     const pad = (s: string, n: number) => s.padEnd(n)
     const num = (v: number) => v.toFixed(2).padStart(8)
@@ -147,6 +154,7 @@ async function main() {
     await browser.close()
     await server.close()
     await engine.close()
+    rmSync(dir, { recursive: true, force: true })
   }
 }
 

@@ -66,5 +66,47 @@ window.__bench = (() => {
     return out
   }
 
-  return { rafRoundTrip, warm, sliceChange, renderOnly, rendered, frame }
+  /** What a merge does to the views: two labels now share a segment (the lookup table only). */
+  async function recolour(n) {
+    const s = studio()
+    const out = []
+    for (let i = 0; i < n; i++) {
+      await frame()
+      const done = rendered()
+      const t0 = performance.now()
+      s.segments.reassign([2 * i + 2], [2 * i + 1])
+      await done
+      out.push(performance.now() - t0)
+    }
+    return out
+  }
+
+  /**
+   * A real merge: the merge queue committed (Enter) → 'project.merge' in the engine's SQLite store →
+   * the 'project.changed' event → the new fragments of the kept segment → the first frame drawn
+   * with them.
+   */
+  async function merge(pairs) {
+    const s = studio()
+    s.viewer.syncAfterRender = true
+    const out = []
+    for (const [keep, absorb] of pairs) {
+      await frame()
+      const shown = new Promise((resolve) => {
+        s.viewer.onRendered = () => {
+          if (s.segments.segmentOf(absorb) === keep) resolve(performance.now())
+        }
+      })
+      const t0 = performance.now()
+      s.tools.use('merge')
+      s.tools.merges = [[absorb, keep]]
+      await s.editor.commit()
+      if (s.notices.current?.kind === 'error') throw new Error(s.notices.current.text)
+      out.push((await shown) - t0)
+      s.tools.use('select')
+    }
+    return out
+  }
+
+  return { rafRoundTrip, warm, sliceChange, renderOnly, recolour, merge, rendered, frame }
 })()
