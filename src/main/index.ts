@@ -4,9 +4,9 @@ import { app, BrowserWindow, ipcMain, session, shell } from 'electron'
 import { IPC_CALL_CHANNEL, IPC_EVENT_CHANNEL, type Method } from '../shared/api'
 import { serializeError } from '../shared/errors'
 import { createEngine } from './engine/api'
+import { openTarget, openTargetsFromArgs } from './engine/launch/openwith'
 import { appPaths, userPaths } from './engine/paths'
-import { prepareLaunch } from './firstrun'
-import { openTarget, openTargetsFromArgs, type OpenTarget } from './openwith'
+import type { OpenTarget } from '../shared/api/app'
 
 const CSP = [
   "default-src 'self'",
@@ -27,28 +27,23 @@ app.setPath('userData', userPaths().data)
 // app runs hands its arguments to the running instance ('second-instance') and ends.
 if (!app.requestSingleInstanceLock()) app.exit(0)
 const argsOf = (argv: string[]) => argv.slice(process.defaultApp ? 2 : 1)
-const opensAtStart: OpenTarget[] = openTargetsFromArgs(argsOf(process.argv), process.cwd())
+const engine = createEngine({ mode: 'desktop' })
 
-/** Paths the OS asks to open go to the renderer, which opens them through the engine API. */
+/** Paths the OS asks to open go through the engine ('app.launch' or 'app.open') to the renderer. */
 function requestOpen(target: OpenTarget | undefined): void {
   if (!target) return
   const win = BrowserWindow.getAllWindows()[0]
-  // Until the page has loaded, keep it for the 'app.launch' event below.
-  if (!win || win.webContents.isLoading()) opensAtStart.push(target)
-  else {
-    if (win.isMinimized()) win.restore()
-    win.focus()
-    win.webContents.send(IPC_EVENT_CHANNEL, 'app.open', target)
-  }
+  if (win?.isMinimized()) win.restore()
+  win?.focus()
+  engine.requestOpen(target)
 }
+openTargetsFromArgs(argsOf(process.argv), process.cwd()).forEach(requestOpen)
 app.on('second-instance', (_e, argv, cwd) => openTargetsFromArgs(argsOf(argv), cwd).forEach(requestOpen))
 // macOS sends Finder's "Open with" and drops on the Dock icon as events, the first ones before 'ready'.
 app.on('open-file', (e, path) => {
   e.preventDefault()
   requestOpen(openTarget(path))
 })
-
-const engine = createEngine({ mode: 'desktop' })
 
 function createWindow(): BrowserWindow {
   const win = new BrowserWindow({
@@ -72,11 +67,6 @@ function createWindow(): BrowserWindow {
     return { action: 'deny' }
   })
   win.webContents.on('will-navigate', (e) => e.preventDefault())
-  // Each load of the page hears what to open: the demo on the first run, or what the OS asked for.
-  win.webContents.on('did-finish-load', () => {
-    const launch = { ...prepareLaunch(appPaths(), userPaths()), open: opensAtStart.splice(0) }
-    win.webContents.send(IPC_EVENT_CHANNEL, 'app.launch', launch)
-  })
   if (process.env.ELECTRON_RENDERER_URL) void win.loadURL(process.env.ELECTRON_RENDERER_URL)
   else void win.loadFile(join(appPaths().renderer, 'index.html'))
   return win

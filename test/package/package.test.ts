@@ -14,7 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { checkPackedApp, electronTarget, findPackedApps } from '../../scripts/check-abi'
 import { packageDir } from '../../scripts/package-dir'
 import { appPaths, findAppRoot, userPaths } from '../../src/main/engine/paths'
-import { prepareLaunch } from '../../src/main/firstrun'
+import { prepareLaunch } from '../../src/main/engine/launch/firstrun'
 import type { AppInfo } from '../../src/shared/types'
 import { decodeMessage, encodeMessage } from '../../src/shared/wire'
 

@@ -3,8 +3,8 @@ import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
 import { appPaths, findAppRoot, userDataDir, userPaths } from '../../src/main/engine/paths'
-import { prepareLaunch, WEIGHTS_REPOSITORY } from '../../src/main/firstrun'
-import { openTarget, openTargetsFromArgs } from '../../src/main/openwith'
+import { prepareLaunch, WEIGHTS_REPOSITORY } from '../../src/main/engine/launch/firstrun'
+import { openTarget, openTargetsFromArgs } from '../../src/main/engine/launch/openwith'
 
 const repo = resolve('.')
 const temps: string[] = []

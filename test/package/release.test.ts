@@ -7,7 +7,7 @@ import { existsSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { parse } from 'yaml'
 import { describe, expect, it } from 'vitest'
-import { PROJECT_EXTENSION, VOLUME_EXTENSIONS } from '../../src/main/openwith'
+import { PROJECT_EXTENSION, VOLUME_EXTENSIONS } from '../../src/main/engine/launch/openwith'
 
 interface Target {
   target: string

@@ -7,6 +7,7 @@ import { mkdtempSync, readFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { ApiEvents, ApiHandlers, ArgsOf, EventName, Method, ResultOf } from '../../shared/api'
+import type { OpenTarget } from '../../shared/api/app'
 import type { ProjectCalls } from '../../shared/api/project'
 import { StudioError } from '../../shared/errors'
 import type { AppInfo, AppMode, ProjectInfo, VolumeInfo } from '../../shared/types'
@@ -18,9 +19,10 @@ import { syntheticVolume } from './io/synthetic'
 import type { VolumeSource } from './io/volume'
 import { modelHandlers } from './infer/handlers'
 import { JobRunner } from './jobs/runner'
+import { prepareLaunch } from './launch/firstrun'
 import { nativeAvailable } from './native'
 import { segmentHandlers } from './pipeline/handlers'
-import { findAppRoot } from './paths'
+import { appPaths, findAppRoot, userPaths } from './paths'
 import { availableProviders } from './runtime/providers'
 import { meshSegment } from './segment'
 import { exportCorrections, importCorrections } from './store/exchange'
@@ -42,12 +44,18 @@ export class Engine {
   readonly handlers: ApiHandlers
   private readonly volumes = new Map<string, { info: VolumeInfo; source: VolumeSource }>()
   private readonly listeners = new Set<AnyEventHandler>()
+  private readonly pendingOpens: OpenTarget[] = []
+  private launched = false
   private project: Project | null = null
 
   constructor(readonly options: EngineOptions) {
     this.jobs.onUpdate((job) => this.emit('job.update', job))
     this.handlers = {
       'app.info': async () => this.appInfo(),
+      'app.launch': async () => {
+        this.launched = true
+        return { ...prepareLaunch(appPaths(), userPaths()), open: this.pendingOpens.splice(0) }
+      },
       'jobs.list': async () => this.jobs.list(),
       'jobs.cancel': async ({ id }) => ({ cancelled: this.jobs.cancel(id) }),
       'volume.list': async () => [...this.volumes.values()].map((v) => v.info),
@@ -81,6 +89,15 @@ export class Engine {
       'segment.mesh': async ({ volumeId, labels }) => this.meshLabels(volumeId, labels),
       ...segmentHandlers({ jobs: this.jobs, volume: (id) => this.volume(id), addVolume: (s) => this.addVolume(s), project: () => this.openProject() }),
     }
+  }
+
+  /**
+   * A path the OS or the command line asks the app to open. Before the page has called
+   * 'app.launch' it waits for that answer; afterwards it goes out as an 'app.open' event.
+   */
+  requestOpen(target: OpenTarget): void {
+    if (this.launched) this.emit('app.open', target)
+    else this.pendingOpens.push(target)
   }
 
   /** Runs one API call by name; unknown names are refused (they can arrive from a socket). */

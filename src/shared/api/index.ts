@@ -2,7 +2,7 @@
  * The one contract between the renderer and the engine: every call and every event.
  * Each area keeps its part in its own file; this table joins them.
  */
-import type { AppCalls } from './app'
+import type { AppCalls, AppEvents } from './app'
 import type { DemoCalls } from './demo'
 import type { JobCalls, JobEvents } from './jobs'
 import type { ModelCalls } from './model'
@@ -11,7 +11,7 @@ import type { SegmentCalls } from './segment'
 import type { VolumeCalls } from './volume'
 
 export interface ApiCalls extends AppCalls, JobCalls, VolumeCalls, ProjectCalls, DemoCalls, SegmentCalls, ModelCalls {}
-export type ApiEvents = JobEvents & ProjectEvents
+export type ApiEvents = AppEvents & JobEvents & ProjectEvents
 
 export type Method = keyof ApiCalls
 export type ArgsOf<M extends Method> = ApiCalls[M]['args']

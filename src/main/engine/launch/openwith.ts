@@ -5,16 +5,12 @@
  */
 import { existsSync, statSync } from 'node:fs'
 import { dirname, extname, join, resolve } from 'node:path'
+import type { OpenTarget } from '../../../shared/api/app'
 
 /** A small marker file inside a project folder; opening it opens its folder. */
 export const PROJECT_EXTENSION = 'tuproj'
 /** EM volume files (a .zarr is usually a folder, sometimes a zip store). */
 export const VOLUME_EXTENSIONS = ['h5', 'hdf', 'tif', 'tiff', 'zarr']
-
-export interface OpenTarget {
-  kind: 'project' | 'volume'
-  path: string
-}
 
 /** How to open a path: a project (marker file or folder with project.sqlite) or a volume; undefined if neither. */
 export function openTarget(path: string): OpenTarget | undefined {

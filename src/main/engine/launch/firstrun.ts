@@ -5,28 +5,12 @@
  */
 import { copyFileSync, existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs'
 import { extname, join } from 'node:path'
-import type { AppPaths, UserPaths } from './engine/paths'
+import type { LaunchInfo } from '../../../shared/api/app'
+import type { AppPaths, UserPaths } from '../paths'
 
 export const WEIGHTS_REPOSITORY = 'https://huggingface.co/cyd0806/TokenUnify'
 /** Files that hold network weights: checkpoints as published, or ONNX models made from them. */
 export const WEIGHT_EXTENSIONS = ['.pth', '.safetensors', '.onnx']
-
-export interface LaunchInfo {
-  /** True the first time the app starts for this user: open the demo project. */
-  firstRun: boolean
-  /** The folder of the demo project; the engine creates it on first open (the app folder is read-only). */
-  demoProject: string
-  /** The model shipped with the app, or null when this build has none. */
-  defaultModel: string | null
-  weights: {
-    /** Where the user puts downloaded weights (a README there says the same as the app). */
-    folder: string
-    /** Where they come from; the app links there and never downloads on its own. */
-    repository: string
-    /** Weight files already in the folder, full paths. */
-    files: string[]
-  }
-}
 
 function weightFiles(dir: string): string[] {
   if (!existsSync(dir)) return []
@@ -40,7 +24,7 @@ function weightFiles(dir: string): string[] {
  * Makes the weights folder (with its README) and records that the first run happened.
  * Cheap and idempotent: the desktop shell calls it at every start.
  */
-export function prepareLaunch(app: AppPaths, user: UserPaths): LaunchInfo {
+export function prepareLaunch(app: AppPaths, user: UserPaths): Omit<LaunchInfo, 'open'> {
   mkdirSync(user.weights, { recursive: true })
   const readme = join(user.weights, 'README.txt')
   if (!existsSync(readme)) copyFileSync(join(app.resources, 'weights', 'README.txt'), readme)
