@@ -1,0 +1,95 @@
+/**
+ * How well a model segments the held-out corrections: the model predicts affinities over the box
+ * around the held-out reviewed segments, a fresh segmentation is made from them (watershed
+ * fragments, agglomeration at the default threshold), and VOI and the adapted Rand error are
+ * measured against those segments (everything else in the box is label 0, which the metrics
+ * ignore) - the same numbers for the model before and after fine-tuning.
+ */
+import type { Box3, Vec3 } from '../../../shared/types'
+import { MemorySink } from '../infer/sinks'
+import { inferVolume } from '../infer/sliding'
+import { ArrayVolume, type VolumeSource } from '../io/volume'
+import type { JobContext } from '../jobs/runner'
+import { loadModel } from '../model/runnable'
+import type { Provider } from '../runtime/providers'
+import { evaluate, Segmentation } from '../segment'
+import type { Project } from '../store/project'
+
+export interface HeldOutMetrics {
+  voi: number
+  voiSplit: number
+  voiMerge: number
+  arand: number
+  /** Ground-truth voxels scored. */
+  voxels: number
+}
+
+/** What evaluation needs: the image and the held-out segments' labels over one box. */
+export interface HeldOutRegion {
+  box: Box3
+  image: VolumeSource
+  /** Held-out segment ids at each voxel of the box, 0 elsewhere (uint32). */
+  truth: Uint32Array
+}
+
+/**
+ * The region to score: the box around the held-out segments' boxes, `margin` voxels wider, with
+ * their current labels (fragments through the project's assignment and voxel edits).
+ */
+export async function heldOutRegion(
+  project: Project,
+  image: VolumeSource,
+  fragments: VolumeSource,
+  held: readonly { segment: number; box: Box3 }[],
+  margin = 8,
+): Promise<HeldOutRegion | null> {
+  if (held.length === 0) return null
+  const shape = fragments.shape
+  const start = [0, 1, 2].map((a) => Math.max(0, Math.min(...held.map((h) => h.box.start[a])) - margin)) as Vec3
+  const stop = [0, 1, 2].map((a) => Math.min(shape[a], Math.max(...held.map((h) => h.box.stop[a])) + margin)) as Vec3
+  const box: Box3 = { start, stop }
+  const labels = await fragments.read(box)
+  const edits = project.voxelEdits(box)
+  const edited = new Map<number, number>()
+  for (let i = 0; i < edits.indices.length; i++) edited.set(edits.indices[i], edits.labels[i])
+  const segments = new Set(held.map((h) => h.segment))
+  const truth = new Uint32Array(labels.length)
+  const size = [stop[0] - start[0], stop[1] - start[1], stop[2] - start[2]]
+  const segmentOf = new Map<number, number>()
+  for (let z = 0, i = 0; z < size[0]; z++) {
+    for (let y = 0; y < size[1]; y++) {
+      for (let x = 0; x < size[2]; x++, i++) {
+        const global = ((z + start[0]) * shape[1] + y + start[1]) * shape[2] + x + start[2]
+        const f = edited.get(global) ?? Number(labels[i])
+        let s = segmentOf.get(f)
+        if (s === undefined) segmentOf.set(f, (s = f === 0 ? 0 : project.segmentOf(f)))
+        truth[i] = segments.has(s) ? s : 0
+      }
+    }
+  }
+  return { box, image, truth }
+}
+
+/** VOI and ARand of `modelFile`'s segmentation of the region against its held-out labels. */
+export async function scoreModel(
+  region: HeldOutRegion,
+  modelFile: string,
+  options: { patch?: Vec3; provider?: Provider; threads?: number; threshold?: number } = {},
+  ctx?: JobContext,
+): Promise<HeldOutMetrics> {
+  const { box } = region
+  const shape = [box.stop[0] - box.start[0], box.stop[1] - box.start[1], box.stop[2] - box.start[2]] as Vec3
+  const pixels = await region.image.read(box)
+  const crop = new ArrayVolume(`${region.image.name} (held-out box)`, shape, region.image.dtype, pixels)
+  const model = await loadModel(modelFile, { provider: options.provider ?? 'cpu', ...(options.patch ? { patch: options.patch } : {}), threads: options.threads })
+  const sink = new MemorySink(shape)
+  try {
+    await inferVolume(crop, model, sink, {}, ctx)
+  } finally {
+    await model.dispose()
+  }
+  const seg = await Segmentation.fromAffinities({ data: sink.data, shape })
+  const labels = await seg.labels(options.threshold)
+  const e = await evaluate(labels, { data: region.truth, shape })
+  return { voi: e.voi, voiSplit: e.voiSplit, voiMerge: e.voiMerge, arand: e.arand, voxels: e.voxels }
+}
