@@ -2,7 +2,7 @@
  * Every format opens through the engine API over the browser-mode socket (what the app does):
  * probe for the picker, open, read a box, set the intensity window, close.
  */
-import { mkdtempSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -17,9 +17,9 @@ let engine: Engine
 let server: RunningServer
 let ws: WebSocket
 let nextId = 1
+const renderer = mkdtempSync(join(tmpdir(), 'tu-io-renderer-'))
 
 beforeAll(async () => {
-  const renderer = mkdtempSync(join(tmpdir(), 'tu-io-renderer-'))
   writeFileSync(join(renderer, 'index.html'), '<!doctype html><title>io</title>')
   engine = createEngine({ mode: 'browser' })
   server = await startServer({ engine, rendererDir: renderer })
@@ -33,6 +33,7 @@ afterAll(async () => {
   ws.close()
   await server.close()
   await engine.close()
+  rmSync(renderer, { recursive: true, force: true })
 })
 
 /** One API call over the socket; rejects with the engine's error message. */
