@@ -28,7 +28,7 @@ export interface Correction {
 }
 
 export interface CorrectionOptions {
-  /** Share of the reviewed segments held out for validation (default 0.2; at least one when there are two or more). */
+  /** Share of the reviewed segments held out for validation (default 0.2; when above 0, at least one if there are two or more). */
   heldOutShare?: number
   seed?: number
 }
@@ -86,7 +86,7 @@ export class CorrectionData {
     const random = seededRandom(options.seed ?? 0)
     const order = reviewed.map((c) => ({ c, k: random() })).sort((a, b) => a.k - b.k).map((x) => x.c)
     const share = options.heldOutShare ?? 0.2
-    const held = order.length >= 2 ? Math.max(1, Math.round(order.length * share)) : 0
+    const held = share > 0 && order.length >= 2 ? Math.max(1, Math.round(order.length * share)) : 0
     this.heldOut = order.slice(0, held)
     this.heldOutSegments = new Set(this.heldOut.map((c) => c.segment))
     this.train = order.slice(held)
