@@ -4,22 +4,30 @@
  * no voxel work. Every result goes into the store (Project) as a run, the base assignment or an
  * automatic edit, so undo and the review contract (reviewed and locked segments are never changed
  * by anything automatic) hold for all of it.
+ *
+ * What the session shows is derived from the store: the current run is the one of the newest
+ * applied automatic edit (else the base run), so undo, redo, a reopened project and edits from
+ * another connection all show the right threshold and scores. The in-memory part is rebuilt
+ * lazily from the run record: fragments from the project cache, region graph and merge history
+ * from the run's affinities (rebuilding them costs less than reading the affinities they need
+ * anyway; see the report of the change that added this).
  */
-import { rmSync } from 'node:fs'
+import { existsSync, rmSync } from 'node:fs'
 import { join } from 'node:path'
 import type { SegmentationSummary, SplitPreview } from '../../../shared/api/segment'
 import { StudioError } from '../../../shared/errors'
-import type { Box3, EditRecord, Vec3 } from '../../../shared/types'
+import type { Box3, EditRecord, Vec3, VolumeInfo } from '../../../shared/types'
 import { openVolume } from '../io/open'
 import type { VolumeSource } from '../io/volume'
 import { writeVolume } from '../io/write'
 import type { JobContext } from '../jobs/runner'
-import { agglomerate, computeFragments, DEFAULT_THRESHOLD, nodeOf, Segmentation, type MergeHistory, type RegionGraph } from '../segment'
+import { agglomerate, asLabelArray, DEFAULT_THRESHOLD, nodeOf, Segmentation, type MergeHistory, type RegionGraph } from '../segment'
 import { readAffinities } from '../segment/files'
 import type { Affinities, LabelVolume } from '../segment/types'
 import { idNumber } from '../segment/validate'
+import { EditLog } from '../store/log'
 import { CACHE_DIR, type Project } from '../store/project'
-import type { SegmentationRunSpec } from '../store/runs'
+import { getSegmentationRun, type SegmentationRun, type SegmentationRunSpec } from '../store/runs'
 import { reviewQueue, type ReviewInput } from './review'
 
 export interface SegmentSpec {
@@ -32,66 +40,112 @@ export interface SegmentSpec {
   model?: { path: string; untrained: boolean }
 }
 
+/** The run the project's current assignment comes from, as its record describes it. */
+interface Current {
+  runId: number
+  threshold: number
+  affinities: string
+  dataset?: string
+  model?: { path: string; untrained: boolean }
+}
+
+/** The project's fragments: the cached label volume, opened and registered with the engine. */
+interface Fragments {
+  path: string
+  mode: '2d' | '3d'
+  info: VolumeInfo
+  source: VolumeSource
+  /** Read on first use (state needs only the opened volume). */
+  labels: LabelVolume | null
+}
+
+/** Region graph and merge history over the fragments, scored with the affinities of `key`. */
 interface Live {
   seg: Segmentation
-  summary: SegmentationSummary
-  source: VolumeSource
+  key: string
 }
 
 export class SegmentationSession {
+  private fragments: Fragments | null = null
   private live: Live | null = null
+  private loading: Promise<void> | null = null
+  /**
+   * A request that changed no fragment (so made no run and no edit): shown while the store is
+   * still at `version`, the edit history's version it was made at.
+   */
+  private unchanged: { current: Current; version: number } | null = null
   /** Merge history without the edges of reviewed/locked fragments, for the frozen set `key`. */
   private constrained: { key: string; history: MergeHistory } | null = null
+  private readonly log: EditLog
 
   constructor(
     readonly project: Project,
     /** Registers an opened volume with the engine and returns its VolumeInfo. */
-    private readonly register: (source: VolumeSource) => SegmentationSummary['fragments'],
-  ) {}
+    private readonly register: (source: VolumeSource) => VolumeInfo,
+  ) {
+    this.log = new EditLog(project.db)
+  }
 
-  summary(): SegmentationSummary | null {
-    return this.live && { ...this.live.summary, segmentCount: this.project.info().segments }
+  /** The current segmentation; null before the first run. Opens the cached fragments, reads nothing. */
+  async summary(): Promise<SegmentationSummary | null> {
+    const current = this.current()
+    if (!current) return null
+    const fragments = await this.openFragments()
+    return {
+      runId: current.runId,
+      threshold: current.threshold,
+      fragmentMode: fragments.mode,
+      fragments: fragments.info,
+      fragmentCount: this.live?.seg.graph.ids.length ?? this.project.baseAssignment().fragments.length,
+      segmentCount: this.project.info().segments,
+      affinities: current.affinities,
+      ...(current.model ? { model: current.model } : {}),
+    }
   }
 
   /**
    * Segments the project from an affinity file (the job body of 'segment.run'). The first run makes
    * fragments, writes them to the project cache and sets the base assignment; later runs keep those
-   * fragments and apply the new agglomeration as one automatic edit. Everything before the final
-   * synchronous commit can be cancelled and then leaves the project and its cache as they were.
+   * fragments and apply the new agglomeration as one automatic edit. A later run whose cached
+   * fragments are missing rebuilds them from its affinities first, which must give the same
+   * fragments as the base assignment's (every stored edit refers to them). Everything before the
+   * final synchronous commit can be cancelled and then leaves the project as it was.
    */
   async segment(spec: SegmentSpec, ctx: JobContext): Promise<SegmentationSummary> {
     const threshold = checkThreshold(spec.threshold ?? DEFAULT_THRESHOLD)
-    const mode = spec.fragments ?? '2d'
-    const hasBase = this.project.info().labelShape !== null
-    if (hasBase && !this.live) {
-      throw new StudioError('conflict', 'this project was segmented in an earlier session; its fragments are not loaded, so a new run cannot be applied to them')
-    }
+    const base = this.baseRun()
     ctx.progress(0, 'reading affinities')
     const affinities = await readAffinities(spec.affinities, spec.dataset)
     ctx.throwIfCancelled()
+    const mode = base ? baseFiles(base).mode : (spec.fragments ?? '2d')
     let seg: Segmentation
-    let written: string | null = null
-    let source: VolumeSource
-    if (this.live) {
-      const fragments = this.live.seg.fragments
-      if (!sameShape(fragments.shape, affinities.shape)) {
-        throw new StudioError('bad_input', `${spec.affinities}: affinities of ${affinities.shape.join('x')} do not match the project's fragments of ${fragments.shape.join('x')}`, { file: spec.affinities })
+    /** The project's first fragments, written by this run: registered when it commits, removed when it does not. */
+    let first: { path: string; source: VolumeSource } | null = null
+    if (base) {
+      const { path } = baseFiles(base)
+      if (existsSync(path)) {
+        const fragments = await this.fragmentLabels()
+        if (!sameShape(fragments.shape, affinities.shape)) {
+          throw new StudioError('bad_input', `${spec.affinities}: affinities of ${affinities.shape.join('x')} do not match the project's fragments of ${fragments.shape.join('x')}`, { file: spec.affinities })
+        }
+        ctx.progress(0.2, 'region graph and agglomeration on the project fragments')
+        seg = await Segmentation.fromFragments(fragments, affinities)
+      } else {
+        ctx.progress(0.05, `the cached fragments are missing: rebuilding them (${mode} watershed)`)
+        seg = await Segmentation.fromAffinities(affinities, { mode })
+        this.checkSameFragments(seg, spec.affinities, path)
+        ctx.throwIfCancelled()
+        // The rebuilt cache holds the fragments the project had, so it stays even if the run is cancelled later.
+        ctx.progress(0.75, 'writing the rebuilt fragments to the project cache')
+        const source = await writeFragments(path, seg.fragments, affinities)
+        this.fragments = { path, mode, info: this.register(source), source, labels: seg.fragments }
       }
-      ctx.progress(0.2, 'region graph and agglomeration on the project fragments')
-      seg = await Segmentation.fromFragments(fragments, affinities)
-      source = this.live.source
     } else {
       ctx.progress(0.05, `fragments (${mode} watershed)`)
-      const { fragments } = await computeFragments(affinities, { mode })
-      ctx.progress(0.45, 'region graph and agglomeration')
-      seg = await Segmentation.fromFragments(fragments, affinities)
+      seg = await Segmentation.fromAffinities(affinities, { mode })
       ctx.progress(0.75, 'writing fragments to the project cache')
-      written = join(this.project.dir, CACHE_DIR, `fragments-${Date.now()}.zarr`)
-      const file = written
-      source = await cleanOnFailure(file, async () => {
-        await writeVolume(file, fragments.data, fragments.shape, fragments.data instanceof Uint32Array ? 'uint32' : 'uint64', affinities.voxelSize ? { voxelSize: affinities.voxelSize } : {})
-        return openVolume(file)
-      })
+      const path = join(this.project.dir, CACHE_DIR, `fragments-${Date.now()}.zarr`)
+      first = { path, source: await writeFragments(path, seg.fragments, affinities) }
     }
     try {
       ctx.progress(0.95, 'recording the run')
@@ -99,57 +153,44 @@ export class SegmentationSession {
       const assignment = await this.assignmentAt(seg, threshold)
       ctx.throwIfCancelled()
       // From here on no await: the commit and the new state happen together or not at all.
-      const run: SegmentationRunSpec = {
-        thresholds: { merge: threshold },
-        params: { affinities: spec.affinities, fragments: written ?? this.live?.summary.fragments.path, mode, ...(spec.model ? { model: spec.model } : {}) },
-        labelShape: seg.shape,
+      const next: Omit<Current, 'runId'> = {
+        threshold,
+        affinities: spec.affinities,
+        ...(spec.dataset === undefined ? {} : { dataset: spec.dataset }),
+        ...(spec.model ? { model: spec.model } : {}),
       }
-      let runId: number
-      if (this.live) runId = this.applyIfChanged(run, assignment).runId ?? this.live.summary.runId
+      const path = first?.path ?? baseFiles(base as SegmentationRun).path
+      const run: SegmentationRunSpec = { thresholds: { merge: threshold }, params: { ...runParams(next, path), mode }, labelShape: seg.shape }
+      if (base) this.applyOrRemember(run, assignment, next)
       else {
-        runId = this.project.addSegmentationRun(run)
-        this.project.setBaseAssignment(runId, assignment.fragments, assignment.segments)
+        this.project.setBaseAssignment(this.project.addSegmentationRun(run), assignment.fragments, assignment.segments)
+        const { source } = first as NonNullable<typeof first>
+        this.fragments = { path, mode, info: this.register(source), source, labels: seg.fragments }
       }
-      const fragmentsInfo = this.live ? this.live.summary.fragments : this.register(source)
-      this.live = {
-        seg,
-        source,
-        summary: {
-          runId,
-          threshold,
-          fragmentMode: this.live?.summary.fragmentMode ?? mode,
-          fragments: fragmentsInfo,
-          fragmentCount: seg.graph.ids.length,
-          segmentCount: 0,
-          affinities: spec.affinities,
-          ...(spec.model ? { model: spec.model } : {}),
-        },
-      }
+      this.live = { seg, key: affinityKey(next) }
     } catch (err) {
-      if (written) {
-        await source.close()
-        rmSync(written, { recursive: true, force: true })
+      if (first) {
+        await first.source.close()
+        rmSync(first.path, { recursive: true, force: true })
       }
       throw err
     }
-    return this.summary() as SegmentationSummary
+    return (await this.summary()) as SegmentationSummary
   }
 
   /** Re-agglomerates at `threshold` (a prefix of the merge history) and applies it as one automatic edit. */
   async setThreshold(threshold: number): Promise<{ threshold: number; edit: EditRecord | null; changedFragments: number; segments: number; ms: number }> {
-    const live = this.require()
-    const t0 = performance.now()
     checkThreshold(threshold)
+    const { live, current } = await this.require()
+    const t0 = performance.now()
     const assignment = await this.assignmentAt(live.seg, threshold)
-    const { runId, edit, changed } = this.applyIfChanged(
-      {
-        thresholds: { merge: threshold },
-        params: { parentRun: live.summary.runId, affinities: live.summary.affinities, fragments: live.summary.fragments.path },
-        labelShape: live.seg.shape,
-      },
-      assignment,
-    )
-    live.summary = { ...live.summary, runId: runId ?? live.summary.runId, threshold }
+    const next = { ...current, threshold }
+    const run: SegmentationRunSpec = {
+      thresholds: { merge: threshold },
+      params: { parentRun: current.runId, ...runParams(next, baseFiles(this.baseRun() as SegmentationRun).path) },
+      labelShape: live.seg.shape,
+    }
+    const { edit, changed } = this.applyOrRemember(run, assignment, next)
     return { threshold, edit, changedFragments: changed, segments: this.project.info().segments, ms: performance.now() - t0 }
   }
 
@@ -159,7 +200,7 @@ export class SegmentationSession {
    * segment's bounding box, so nothing in the session or the project changes.
    */
   async splitPreview(segment: number, seeds: { red: Vec3[]; blue: Vec3[] }): Promise<SplitPreview> {
-    const live = this.require()
+    const { live } = await this.require()
     const members = [...this.project.fragmentsOf(segment)].filter((f) => nodeOf(live.seg.graph, f) >= 0)
     if (members.length === 0) throw new StudioError('not_found', `split preview: segment ${segment} has no fragments of the automatic segmentation`)
     if (seeds.red.length === 0 || seeds.blue.length === 0) throw new StudioError('bad_input', 'split preview: place at least one red and one blue seed')
@@ -183,28 +224,125 @@ export class SegmentationSession {
   }
 
   /** Unreviewed segments ranked by how likely they are wrong (review.ts). */
-  reviewQueue(limit = 50) {
-    const live = this.require()
+  async reviewQueue(limit = 50) {
+    const { live, current } = await this.require()
     const { graph } = live.seg
-    const segmentOfNode = this.segmentsOfNodes(graph)
     const input: ReviewInput = {
       graph,
       history: live.seg.history,
-      threshold: live.summary.threshold,
-      segmentOfNode,
+      threshold: current.threshold,
+      segmentOfNode: this.segmentsOfNodes(graph),
       skip: new Set(this.project.frozen().segments),
       fragments: live.seg.fragments,
     }
     return reviewQueue(input, limit)
   }
 
-  private require(): Live {
-    if (!this.live) throw new StudioError('conflict', 'no automatic segmentation in this session; run segment.run first')
-    return this.live
+  /** The segmentation of the current run in memory, loaded from the cache and its affinities first when needed. */
+  private async require(): Promise<{ live: Live; current: Current }> {
+    for (;;) {
+      const current = this.current()
+      if (!current) throw new StudioError('conflict', 'no automatic segmentation in this project; run segment.run first')
+      if (this.live?.key === affinityKey(current)) return { live: this.live, current }
+      // Concurrent calls share one load; each then checks again that it matches the store.
+      this.loading ??= this.load(current).finally(() => (this.loading = null))
+      await this.loading
+    }
   }
 
-  /** applyRun of the fragments whose segment changes, under a new run record; no run and no edit when none does. */
-  private applyIfChanged(run: SegmentationRunSpec, a: { fragments: Float64Array; segments: Float64Array }): { runId: number | null; edit: EditRecord | null; changed: number } {
+  private async load(current: Current): Promise<void> {
+    const fragments = await this.fragmentLabels()
+    const file = current.affinities
+    if (!existsSync(file)) {
+      throw new StudioError(
+        'not_found',
+        `${file}: the affinities of segmentation run ${current.runId} are missing. Derived data is a cache that can be rebuilt: run segment.run again (on the image, or with an affinity file) to rebuild it; every stored edit is kept`,
+        { file },
+      )
+    }
+    const affinities = await readAffinities(file, current.dataset)
+    if (!sameShape(fragments.shape, affinities.shape)) {
+      throw new StudioError('bad_format', `${file}: affinities of ${affinities.shape.join('x')} do not match the project's fragments of ${fragments.shape.join('x')}`, { file })
+    }
+    this.live = { seg: await Segmentation.fromFragments(fragments, affinities), key: affinityKey(current) }
+    this.constrained = null
+  }
+
+  /** The run of the newest applied automatic edit, else the base run (null: no segmentation yet). */
+  private current(): Current | null {
+    const version = this.log.version()
+    if (this.unchanged?.version === version) return this.unchanged.current
+    this.unchanged = null
+    const base = this.baseRun()
+    if (!base) return null
+    let run = base
+    for (let before: number | undefined; ; ) {
+      const page = this.project.history({ limit: 100, ...(before === undefined ? {} : { before }) })
+      const auto = page.find((e) => e.state === 'applied' && e.origin === 'auto' && e.runId !== undefined)
+      if (auto) {
+        run = getSegmentationRun(this.project.db, auto.runId as number)
+        break
+      }
+      if (page.length < 100) break
+      before = page[page.length - 1].id
+    }
+    return describeRun(run)
+  }
+
+  private baseRun(): SegmentationRun | null {
+    const { baseRunId } = this.log.counters()
+    return baseRunId === null ? null : getSegmentationRun(this.project.db, baseRunId)
+  }
+
+  /** Opens the cached fragment volume of the base run and registers it with the engine, once. */
+  private async openFragments(): Promise<Fragments> {
+    if (this.fragments) return this.fragments
+    const { path, mode } = baseFiles(this.baseRun() as SegmentationRun)
+    if (!existsSync(path)) {
+      throw new StudioError(
+        'not_found',
+        `${path}: the project's cached fragments are missing. Derived data is a cache that can be rebuilt: run segment.run again with the same affinities (or on the same image) to rebuild it; every stored edit is kept`,
+        { file: path },
+      )
+    }
+    const source = await openVolume(path)
+    // Another call may have opened them meanwhile: keep one registered volume.
+    if (this.fragments) {
+      await source.close()
+      return this.fragments
+    }
+    this.fragments = { path, mode, info: this.register(source), source, labels: null }
+    return this.fragments
+  }
+
+  private async fragmentLabels(): Promise<LabelVolume> {
+    const fragments = await this.openFragments()
+    if (!fragments.labels) {
+      const { source } = fragments
+      fragments.labels = { data: asLabelArray(await source.read({ start: [0, 0, 0], stop: source.shape }), fragments.path), shape: source.shape }
+    }
+    return fragments.labels
+  }
+
+  /** Refuses rebuilt fragments that are not the ones the base assignment (and so every edit) refers to. */
+  private checkSameFragments(seg: Segmentation, affinities: string, cache: string): void {
+    const base = this.project.baseAssignment().fragments
+    const ids = seg.graph.ids
+    const same = ids.length === base.length && base.every((f, i) => idNumber(ids[i]) === f)
+    if (!same) {
+      throw new StudioError(
+        'conflict',
+        `${affinities}: these affinities give ${ids.length} fragments, not the ${base.length} of this project's segmentation, so the missing cache ${cache} cannot be rebuilt from them; use the affinities of the first run`,
+        { file: affinities },
+      )
+    }
+  }
+
+  /**
+   * Applies the fragments whose segment changes under a new run record; when none does, makes no
+   * run and no edit, and remembers the request as current until the store changes.
+   */
+  private applyOrRemember(run: SegmentationRunSpec, a: { fragments: Float64Array; segments: Float64Array }, next: Omit<Current, 'runId'>): { edit: EditRecord | null; changed: number } {
     const current = this.project.assignment()
     const f: number[] = []
     const s: number[] = []
@@ -217,9 +355,13 @@ export class SegmentationSession {
         s.push(a.segments[i])
       }
     }
-    if (f.length === 0) return { runId: null, edit: null, changed: 0 }
+    if (f.length === 0) {
+      const runId = (this.current() as Current).runId
+      this.unchanged = { current: { ...next, runId }, version: this.log.version() }
+      return { edit: null, changed: 0 }
+    }
     const runId = this.project.addSegmentationRun(run)
-    return { runId, edit: this.project.applyRun(runId, f, s), changed: f.length }
+    return { edit: this.project.applyRun(runId, f, s), changed: f.length }
   }
 
   /** The project's current segment of each region-graph node (0: none). */
@@ -285,6 +427,34 @@ export class SegmentationSession {
   }
 }
 
+/** Where the project's fragments are cached and how they were made: the base run's record. */
+function baseFiles(base: SegmentationRun): { path: string; mode: '2d' | '3d' } {
+  const { fragments, mode } = base.params
+  if (typeof fragments !== 'string') {
+    throw new StudioError('conflict', `segmentation run ${base.id} (this project's first) does not say where its fragments are cached: it was not made by segment.run, so there is no automatic segmentation to work with`)
+  }
+  return { path: fragments, mode: mode === '3d' ? '3d' : '2d' }
+}
+
+/** The run record's params for a run that scores with `c`'s affinities. */
+function runParams(c: Omit<Current, 'runId'>, fragments: string): Record<string, unknown> {
+  return { affinities: c.affinities, ...(c.dataset === undefined ? {} : { dataset: c.dataset }), fragments, ...(c.model ? { model: c.model } : {}) }
+}
+
+function describeRun(run: SegmentationRun): Current {
+  const { affinities, dataset, model } = run.params as { affinities?: unknown; dataset?: unknown; model?: Current['model'] }
+  const threshold = run.thresholds.merge
+  if (typeof affinities !== 'string' || typeof threshold !== 'number') {
+    throw new StudioError('conflict', `segmentation run ${run.id} does not record its affinities and threshold: it was not made by segment.run`)
+  }
+  return { runId: run.id, threshold, affinities, ...(typeof dataset === 'string' ? { dataset } : {}), ...(model ? { model } : {}) }
+}
+
+/** Runs with the same key score the fragments the same way (same region graph and merge history). */
+function affinityKey(c: Omit<Current, 'runId'>): string {
+  return JSON.stringify([c.affinities, c.dataset ?? null])
+}
+
 function checkThreshold(t: number): number {
   if (typeof t !== 'number' || !(t >= 0 && t <= 1)) throw new StudioError('bad_input', `threshold must be a number in [0, 1], not ${t}`)
   return t
@@ -292,6 +462,14 @@ function checkThreshold(t: number): number {
 
 function sameShape(a: Vec3, b: Vec3): boolean {
   return a[0] === b[0] && a[1] === b[1] && a[2] === b[2]
+}
+
+/** Writes fragments to the cache at `path` and opens them; nothing stays behind on failure. */
+function writeFragments(path: string, fragments: LabelVolume, affinities: Affinities & { voxelSize?: Vec3 }): Promise<VolumeSource> {
+  return cleanOnFailure(path, async () => {
+    await writeVolume(path, fragments.data, fragments.shape, fragments.data instanceof Uint32Array ? 'uint32' : 'uint64', affinities.voxelSize ? { voxelSize: affinities.voxelSize } : {})
+    return openVolume(path)
+  })
 }
 
 async function cleanOnFailure<T>(path: string, make: () => Promise<T>): Promise<T> {
