@@ -1,7 +1,8 @@
 /**
  * bench/infer: TokenUnify inference speed per execution provider, at the default 16x160x160
- * patch, against a single large 3D Conv on the same provider in the same run; peak memory of
- * each configuration (each runs in its own process); and the selective scan's forms on CPU.
+ * patch, against a single large 3D Conv on the same provider timed in turn with the network in
+ * the same process (fair on a shared machine); peak memory of each configuration (each runs in
+ * its own process, read before the reference exists); and the selective scan's forms on CPU.
  *
  *   npx tsx bench/infer/index.ts [--providers cpu,webgpu] [--sizes base,small] [--threads N] [--runs 3]
  *
@@ -32,7 +33,10 @@ const REF = { channels: 64, kernel: [1, 5, 5] }
 interface Measured {
   seconds: number
   flops: number
+  /** Peak resident memory of the process before the reference Conv was made. */
   maxRssMiB: number
+  /** The reference Conv, timed in the same process between the network's runs. */
+  ref?: { seconds: number; flops: number }
   scan?: string
   /** Share of a run spent in native scans (CPU split). */
   scanShare?: number
@@ -42,40 +46,50 @@ function graphFlops(nodes: readonly Node[]): number {
   return nodes.reduce((sum, n) => sum + OPS[n.op].flops([...n.inputs], [...n.outputs], n.attrs), 0)
 }
 
-async function timeRuns(program: Program, feeds: Record<string, Float32Array>, runs: number): Promise<number> {
-  await program.run(feeds) // warm-up: first-touch allocations, kernel selection
-  const times: number[] = []
-  for (let i = 0; i < runs; i++) {
-    const t = performance.now()
-    await program.run(feeds)
-    times.push((performance.now() - t) / 1000)
-  }
-  return times.sort((a, b) => a - b)[Math.floor(times.length / 2)]
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]
+
+async function timeOnce(program: Program, feeds: Record<string, Float32Array>): Promise<number> {
+  const t = performance.now()
+  await program.run(feeds)
+  return (performance.now() - t) / 1000
 }
 
-/** One measurement, in this process (the parent runs each in a child to get its peak memory). */
+/** The reference: one Conv3d over the patch, with its input. */
+async function referenceConv(provider: Provider, threads: number | undefined) {
+  const g = new Graph()
+  const c = REF.channels
+  const x = g.input(INPUT, 'float32', [1, c, ...PATCH])
+  g.output('y', g.conv(x, g.param('w', [c, c, ...REF.kernel]), g.param('b', [c]), { pads: [0, 2, 2, 0, 2, 2] }))
+  const w = new Float32Array(c * c * 25).fill(0.01)
+  const program = await Program.create(g, { provider, threads, weights: (n) => (n === 'w' ? w : new Float32Array(c)) })
+  return { program, feeds: { [INPUT]: new Float32Array(c * VOXELS).fill(0.5) }, flops: graphFlops(g.nodes) }
+}
+
+/**
+ * One measurement, in this process (the parent runs each in a child to get its peak memory).
+ * The network and the reference Conv run in turn, so both see the same machine load.
+ */
 async function child(what: string, provider: Provider, threads: number | undefined, runs: number): Promise<Measured> {
-  if (what === 'conv') {
-    const g = new Graph()
-    const c = REF.channels
-    const x = g.input(INPUT, 'float32', [1, c, ...PATCH])
-    g.output('y', g.conv(x, g.param('w', [c, c, ...REF.kernel]), g.param('b', [c]), { pads: [0, 2, 2, 0, 2, 2] }))
-    const w = new Float32Array(c * c * 25).fill(0.01)
-    const program = await Program.create(g, { provider, threads, weights: (n) => (n === 'w' ? w : new Float32Array(c)) })
-    const seconds = await timeRuns(program, { [INPUT]: new Float32Array(c * VOXELS).fill(0.5) }, runs)
-    return { seconds, flops: graphFlops(g.nodes), maxRssMiB: process.resourceUsage().maxRSS / 1024 }
-  }
   if (what.startsWith('scan-')) return scanForm(what.slice(5), runs)
   const config = sizeConfig(what as SizeName)
   const g = buildNetwork(config, { patch: PATCH, batch: 1 })
   const weights = initialWeights(config, 0)
   const program = await Program.create(g, { provider, threads, weights: (n) => weights.get(n)?.data })
   weights.clear()
-  const input = Float32Array.from({ length: VOXELS }, (_, i) => ((i * 2654435761) % 255) / 255)
-  const seconds = await timeRuns(program, { [INPUT]: input }, runs)
-  const { onnxSeconds, scanSeconds } = program.lastTiming
-  const scanShare = scanSeconds / (onnxSeconds + scanSeconds)
-  return { seconds, flops: graphFlops(g.nodes), maxRssMiB: process.resourceUsage().maxRSS / 1024, scan: program.scan, scanShare }
+  const feeds = { [INPUT]: Float32Array.from({ length: VOXELS }, (_, i) => ((i * 2654435761) % 255) / 255) }
+  await program.run(feeds) // warm-up: first-touch allocations, kernel selection
+  const maxRssMiB = process.resourceUsage().maxRSS / 1024
+  const ref = await referenceConv(provider, threads)
+  await ref.program.run(ref.feeds)
+  const [net, conv]: number[][] = [[], []]
+  let scanShare = 0
+  for (let i = 0; i < runs; i++) {
+    net.push(await timeOnce(program, feeds))
+    const { onnxSeconds, scanSeconds } = program.lastTiming
+    scanShare += scanSeconds / (onnxSeconds + scanSeconds) / runs
+    conv.push(await timeOnce(ref.program, ref.feeds))
+  }
+  return { seconds: median(net), flops: graphFlops(g.nodes), maxRssMiB, ref: { seconds: median(conv), flops: ref.flops }, scan: program.scan, scanShare }
 }
 
 /** The 24 scans of one base-size patch: per stage, 2 layers x 3 directions of (channels, tokens). */
@@ -118,7 +132,10 @@ async function scanForm(form: string, runs: number): Promise<Measured> {
       g.output('y', g.selectiveScan(v.u, v.delta, v.A, v.B, v.C))
       // In-graph on the CPU provider: lower the scan to its parallel form by hand.
       const program = await Program.create(lowerScan(g), { provider: 'cpu', weights: () => undefined })
-      seconds += 6 * (await timeRuns(program, ins, runs))
+      await program.run(ins)
+      const times = []
+      for (let i = 0; i < runs; i++) times.push(await timeOnce(program, ins))
+      seconds += 6 * median(times)
       await program.dispose()
       continue
     }
@@ -131,7 +148,7 @@ async function scanForm(form: string, runs: number): Promise<Measured> {
     await once()
     const times = []
     for (let i = 0; i < runs; i++) times.push(await once())
-    seconds += 6 * times.sort((a, b) => a - b)[Math.floor(runs / 2)]
+    seconds += 6 * median(times)
   }
   return { seconds, flops, maxRssMiB: process.resourceUsage().maxRSS / 1024 }
 }
@@ -198,25 +215,20 @@ async function main(): Promise<void> {
   }
   const common = [...(threads ? ['--threads', String(threads)] : []), '--runs', String(runs)]
   console.log(`bench/infer: patch ${PATCH.join('x')}, batch 1, median of ${runs} runs after a warm-up; ${cpus()[0]?.model ?? 'cpu'} x ${availableParallelism()}; scan kernel ${native().selectiveScanIsa()}`)
-  console.log(`reference: one Conv3d ${REF.channels}->${REF.channels}, kernel ${REF.kernel.join('x')}, input (1,${REF.channels},${PATCH.join(',')})\n`)
+  console.log(`reference: one Conv3d ${REF.channels}->${REF.channels}, kernel ${REF.kernel.join('x')}, input (1,${REF.channels},${PATCH.join(',')}), run in turn with the network\n`)
 
-  const rows = [['provider', 'what', 's/patch', 'voxels/s', 'GFLOP/patch', 'GFLOP/s', 'of conv', 'peak RSS', 'scan (time share)']]
+  const rows = [['provider', 'what', 's/patch', 'voxels/s', 'GFLOP/patch', 'GFLOP/s', 'conv GFLOP/s', 'of conv', 'peak RSS', 'scan (time share)']]
   for (const provider of providers) {
-    const ref = runChild(['--what', 'conv', '--provider', provider, ...common])
-    if (typeof ref === 'string') {
-      rows.push([provider, 'conv reference', `failed: ${ref}`, '', '', '', '', '', ''])
-      continue
-    }
-    const refRate = ref.flops / ref.seconds
-    rows.push([provider, 'Conv3d reference', fmt.s(ref.seconds), '-', fmt.g(ref.flops), fmt.g(refRate), '100%', fmt.mib(ref.maxRssMiB), ''])
     for (const size of values.sizes.split(',')) {
       const m = runChild(['--what', size, '--provider', provider, ...common])
       if (typeof m === 'string') {
-        rows.push([provider, size, `failed: ${m}`, '', '', '', '', '', ''])
+        rows.push([provider, size, `failed: ${m}`, '', '', '', '', '', '', ''])
         continue
       }
       const rate = m.flops / m.seconds
-      rows.push([provider, `${size} (${(paramsOf(size as SizeName) / 1e6).toFixed(1)}M)`, fmt.s(m.seconds), (VOXELS / m.seconds).toFixed(0), fmt.g(m.flops), fmt.g(rate), `${((100 * rate) / refRate).toFixed(0)}%`, fmt.mib(m.maxRssMiB), m.scan === 'native' ? `native (${((m.scanShare ?? 0) * 100).toFixed(0)}%)` : (m.scan ?? '')])
+      const refRate = m.ref!.flops / m.ref!.seconds
+      const scan = m.scan === 'native' ? `native (${((m.scanShare ?? 0) * 100).toFixed(0)}%)` : (m.scan ?? '')
+      rows.push([provider, `${size} (${(paramsOf(size as SizeName) / 1e6).toFixed(1)}M)`, fmt.s(m.seconds), (VOXELS / m.seconds).toFixed(0), fmt.g(m.flops), fmt.g(rate), fmt.g(refRate), `${((100 * rate) / refRate).toFixed(0)}%`, fmt.mib(m.maxRssMiB), scan])
     }
   }
   console.log(table(rows))
