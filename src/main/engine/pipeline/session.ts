@@ -9,8 +9,10 @@
  * applied automatic edit (else the base run), so undo, redo, a reopened project and edits from
  * another connection all show the right threshold and scores. The in-memory part is rebuilt
  * lazily from the run record: fragments from the project cache, region graph and merge history
- * from the run's affinities (rebuilding them costs less than reading the affinities they need
- * anyway; see the report of the change that added this).
+ * rebuilt from the run's affinities rather than persisted. At demo size (48x512x512, 59k
+ * fragments) they take about 1 s of a 2-3 s reload; the rest is reading the fragments and the
+ * affinities, which split previews need in memory anyway, and persisting would add a 23 MiB cache
+ * that must be kept in step with the runs.
  */
 import { existsSync, rmSync } from 'node:fs'
 import { join } from 'node:path'
@@ -70,10 +72,10 @@ export class SegmentationSession {
   private live: Live | null = null
   private loading: Promise<void> | null = null
   /**
-   * A request that changed no fragment (so made no run and no edit): shown while the store is
-   * still at `version`, the edit history's version it was made at.
+   * The current run while the edit history is at `version`: as derived from the store, or a
+   * request that changed no fragment (so made no run and no edit), shown until the store changes.
    */
-  private unchanged: { current: Current; version: number } | null = null
+  private shown: { current: Current; version: number } | null = null
   /** Merge history without the edges of reviewed/locked fragments, for the frozen set `key`. */
   private constrained: { key: string; history: MergeHistory } | null = null
   private readonly log: EditLog
@@ -271,8 +273,7 @@ export class SegmentationSession {
   /** The run of the newest applied automatic edit, else the base run (null: no segmentation yet). */
   private current(): Current | null {
     const version = this.log.version()
-    if (this.unchanged?.version === version) return this.unchanged.current
-    this.unchanged = null
+    if (this.shown?.version === version) return this.shown.current
     const base = this.baseRun()
     if (!base) return null
     let run = base
@@ -286,7 +287,8 @@ export class SegmentationSession {
       if (page.length < 100) break
       before = page[page.length - 1].id
     }
-    return describeRun(run)
+    this.shown = { current: describeRun(run), version }
+    return this.shown.current
   }
 
   private baseRun(): SegmentationRun | null {
@@ -357,7 +359,7 @@ export class SegmentationSession {
     }
     if (f.length === 0) {
       const runId = (this.current() as Current).runId
-      this.unchanged = { current: { ...next, runId }, version: this.log.version() }
+      this.shown = { current: { ...next, runId }, version: this.log.version() }
       return { edit: null, changed: 0 }
     }
     const runId = this.project.addSegmentationRun(run)
