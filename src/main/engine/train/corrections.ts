@@ -130,103 +130,159 @@ export class CorrectionData {
   async sample(patch: Vec3, random: () => number, options: { correction?: Correction; augment?: boolean } = {}): Promise<Sample & { known: number }> {
     if (this.train.length === 0) throw new StudioError('conflict', 'no corrections to train on: review some segments (or merge/split) first')
     const c = options.correction ?? this.train[Math.floor(random() * this.train.length)]
-    const start = patch.map((p, a) => {
-      const centre = c.box.start[a] + Math.floor(random() * (c.box.stop[a] - c.box.start[a]))
-      // Inside the volume when it is large enough, else centred on it.
-      const hi = this.shape[a] - p
-      return hi >= 0 ? Math.min(Math.max(centre - Math.floor(p / 2), 0), hi) : Math.floor(hi / 2)
-    }) as Vec3
-    const region = await this.region({ start, stop: [start[0] + patch[0], start[1] + patch[1], start[2] + patch[2]] })
-    if (options.augment !== false) augment(region, random)
-    return this.targets(region)
-  }
-
-  /** The crop at `box` plus one voxel of margin, voxels outside the volume marked. */
-  private async region(box: Box3): Promise<Region> {
-    const shape = box.start.map((s, a) => box.stop[a] - s + 2) as Vec3
-    const n = shape[0] * shape[1] * shape[2]
-    const region: Region = { shape, image: new Float32Array(n), segment: new Float64Array(n), fragment: new Float64Array(n), inside: new Uint8Array(n) }
-    const lo = box.start.map((s) => Math.max(0, s - 1)) as Vec3
-    const hi = box.stop.map((s, a) => Math.min(this.shape[a], s + 1)) as Vec3
-    if (lo.some((v, a) => v >= hi[a])) return region
-    const read: Box3 = { start: lo, stop: hi }
-    const [image, labels, edits] = await Promise.all([this.image(read), this.fragments.read(read), Promise.resolve(this.project.voxelEdits(read))])
-    const rs = [hi[0] - lo[0], hi[1] - lo[1], hi[2] - lo[2]]
+    const centre = c.box.start.map((s, a) => s + Math.floor(random() * (c.box.stop[a] - s))) as Vec3
+    const box = cropAround(centre, patch, this.shape)
+    const edits = this.project.voxelEdits(expand(box, this.shape))
     const edited = new Map<number, number>()
     for (let i = 0; i < edits.indices.length; i++) edited.set(edits.indices[i], edits.labels[i])
-    const segmentOf = new Map<number, number>()
-    for (let z = 0, j = 0; z < rs[0]; z++) {
-      for (let y = 0; y < rs[1]; y++) {
-        for (let x = 0; x < rs[2]; x++, j++) {
-          const g = [lo[0] + z, lo[1] + y, lo[2] + x]
-          const i = ((g[0] - box.start[0] + 1) * shape[1] + g[1] - box.start[1] + 1) * shape[2] + g[2] - box.start[2] + 1
-          const f = edited.get((g[0] * this.shape[1] + g[1]) * this.shape[2] + g[2]) ?? Number(labels[j])
-          let s = segmentOf.get(f)
-          if (s === undefined) segmentOf.set(f, (s = f === 0 ? 0 : this.project.segmentOf(f)))
-          region.image[i] = image[j]
-          region.fragment[i] = f
-          region.segment[i] = s
-          region.inside[i] = 1
-        }
-      }
-    }
-    return region
+    const segments = new Map<number, number>()
+    const region = await readRegion(box, this.shape, this.image, (b) => this.fragments.read(b), {
+      fragment: (index, stored) => edited.get(index) ?? stored,
+      segment: (f) => segments.get(f) ?? segments.set(f, f === 0 ? 0 : this.project.segmentOf(f)).get(f)!,
+    })
+    if (options.augment !== false) augment(region, random)
+    return sampleOf(region, this.truth)
   }
 
-  /** Targets, loss mask and weights of the inner part of an (augmented) region. */
-  private targets(r: Region): Sample & { known: number } {
-    const [Z, Y, X] = r.shape
-    const inner: Vec3 = [Z - 2, Y - 2, X - 2]
-    const n = inner[0] * inner[1] * inner[2]
-    const input = new Float32Array(n)
-    const target = new Float32Array(3 * n)
-    const mask = new Float32Array(3 * n)
-    const steps = [Y * X, X, 1]
-    const trainable = (s: number) => s !== 0 && this.reviewed.has(s) && !this.heldOutSegments.has(s)
-    const held = (s: number) => this.heldOutSegments.has(s)
-    let known = 0
-    for (let z = 0, o = 0; z < inner[0]; z++) {
-      for (let y = 0; y < inner[1]; y++) {
-        for (let x = 0; x < inner[2]; x++, o++) {
-          const p = ((z + 1) * Y + y + 1) * X + x + 1
-          input[o] = r.image[p]
-          if (!r.inside[p]) continue
-          const sp = r.segment[p]
-          for (let c = 0; c < 3; c++) {
-            const q = p - steps[c]
-            let t = 0
-            let m = 0
-            if (!r.inside[q]) {
-              // The volume's first plane along this axis: the official convention, label > 0.
-              if (trainable(sp)) [t, m] = [1, 1]
-            } else {
-              const sq = r.segment[q]
-              if (held(sp) || held(sq)) m = 0
-              else if (trainable(sp) || trainable(sq)) [t, m] = [sp === sq ? 1 : 0, 1]
-              else if (this.fixes(r.fragment[p], r.fragment[q], sp, sq)) [t, m] = [sp === sq && sp !== 0 ? 1 : 0, 1]
-            }
-            target[c * n + o] = t
-            mask[c * n + o] = m
-            known += m
+  /** Which edges the corrections make known. */
+  private get truth(): Truth {
+    return {
+      known: (s) => s !== 0 && this.reviewed.has(s) && !this.heldOutSegments.has(s),
+      held: (s) => this.heldOutSegments.has(s),
+      fixes: (a, b, sa, sb) => {
+        if (a === b || a === 0 || b === 0) return false
+        if (sa === sb && (this.merged.has(a) || this.merged.has(b))) return true
+        return sa !== sb && (this.splitFrom.get(a) === sb || this.splitFrom.get(b) === sa)
+      },
+    }
+  }
+}
+
+/**
+ * Samples from a volume labelled everywhere (every non-zero label is ground truth), at random
+ * places: how the default model is trained on synthetic data (scripts/train-default-model.ts).
+ */
+export class LabelledData {
+  private static readonly truth: Truth = { known: (s) => s !== 0, held: () => false, fixes: () => false }
+
+  constructor(
+    private readonly image: VolumeSource,
+    private readonly labels: VolumeSource,
+  ) {
+    if (!sameShape(image.shape, labels.shape)) throw new StudioError('bad_input', `${image.name} and ${labels.name} differ in shape`)
+  }
+
+  async sample(patch: Vec3, random: () => number): Promise<Sample & { known: number }> {
+    const centre = this.image.shape.map((n) => Math.floor(random() * n)) as Vec3
+    const region = await readRegion(cropAround(centre, patch, this.image.shape), this.image.shape, (b) => readIntensity(this.image, b), (b) => this.labels.read(b), {
+      fragment: (_index, stored) => stored,
+      segment: (f) => f,
+    })
+    augment(region, random)
+    return sampleOf(region, LabelledData.truth)
+  }
+}
+
+/** Which edges are known: inside or at the boundary of a ground-truth segment, or fixed by an edit. */
+interface Truth {
+  known(segment: number): boolean
+  /** Segments whose edges stay out of the loss even when known. */
+  held(segment: number): boolean
+  fixes(a: number, b: number, sa: number, sb: number): boolean
+}
+
+/** A box of `patch` around `centre`, inside the volume when the volume is large enough (else centred on it). */
+function cropAround(centre: Vec3, patch: Vec3, shape: Vec3): Box3 {
+  const start = patch.map((p, a) => {
+    const hi = shape[a] - p
+    return hi >= 0 ? Math.min(Math.max(centre[a] - Math.floor(p / 2), 0), hi) : Math.floor(hi / 2)
+  }) as Vec3
+  return { start, stop: [start[0] + patch[0], start[1] + patch[1], start[2] + patch[2]] }
+}
+
+/** `box` one voxel wider on every side, clipped to the volume. */
+function expand(box: Box3, shape: Vec3): Box3 {
+  return { start: box.start.map((s) => Math.max(0, s - 1)) as Vec3, stop: box.stop.map((s, a) => Math.min(shape[a], s + 1)) as Vec3 }
+}
+
+/**
+ * The crop at `box` plus one voxel of margin, voxels outside the volume marked: intensities,
+ * fragment labels (`labels.fragment` may replace the stored one, by linear index in the volume) and
+ * their segments.
+ */
+async function readRegion(
+  box: Box3,
+  volume: Vec3,
+  image: (box: Box3) => Promise<Float32Array>,
+  fragments: (box: Box3) => Promise<ArrayLike<number | bigint>>,
+  labels: { fragment(index: number, stored: number): number; segment(fragment: number): number },
+): Promise<Region> {
+  const shape = box.start.map((s, a) => box.stop[a] - s + 2) as Vec3
+  const n = shape[0] * shape[1] * shape[2]
+  const region: Region = { shape, image: new Float32Array(n), segment: new Float64Array(n), fragment: new Float64Array(n), inside: new Uint8Array(n) }
+  const read = expand(box, volume)
+  const { start: lo, stop: hi } = read
+  if (lo.some((v, a) => v >= hi[a])) return region
+  const [pixels, stored] = await Promise.all([image(read), fragments(read)])
+  for (let z = lo[0], j = 0; z < hi[0]; z++) {
+    for (let y = lo[1]; y < hi[1]; y++) {
+      for (let x = lo[2]; x < hi[2]; x++, j++) {
+        const i = ((z - box.start[0] + 1) * shape[1] + y - box.start[1] + 1) * shape[2] + x - box.start[2] + 1
+        const f = labels.fragment((z * volume[1] + y) * volume[2] + x, Number(stored[j]))
+        region.image[i] = pixels[j]
+        region.fragment[i] = f
+        region.segment[i] = labels.segment(f)
+        region.inside[i] = 1
+      }
+    }
+  }
+  return region
+}
+
+/** Input, targets and weights (loss mask included) of the inner part of an (augmented) region. */
+function sampleOf(r: Region, truth: Truth): Sample & { known: number } {
+  const [Z, Y, X] = r.shape
+  const inner: Vec3 = [Z - 2, Y - 2, X - 2]
+  const n = inner[0] * inner[1] * inner[2]
+  const input = new Float32Array(n)
+  const target = new Float32Array(3 * n)
+  const mask = new Float32Array(3 * n)
+  const steps = [Y * X, X, 1]
+  let known = 0
+  for (let z = 0, o = 0; z < inner[0]; z++) {
+    for (let y = 0; y < inner[1]; y++) {
+      for (let x = 0; x < inner[2]; x++, o++) {
+        const p = ((z + 1) * Y + y + 1) * X + x + 1
+        input[o] = r.image[p]
+        if (!r.inside[p]) continue
+        const sp = r.segment[p]
+        for (let c = 0; c < 3; c++) {
+          const q = p - steps[c]
+          let t = 0
+          let m = 0
+          if (!r.inside[q]) {
+            // The volume's first plane along this axis: the official convention, label > 0.
+            if (truth.known(sp)) [t, m] = [1, 1]
+          } else {
+            const sq = r.segment[q]
+            if (truth.held(sp) || truth.held(sq)) m = 0
+            else if (truth.known(sp) || truth.known(sq)) [t, m] = [sp === sq ? 1 : 0, 1]
+            else if (truth.fixes(r.fragment[p], r.fragment[q], sp, sq)) [t, m] = [sp === sq && sp !== 0 ? 1 : 0, 1]
           }
+          target[c * n + o] = t
+          mask[c * n + o] = m
+          known += m
         }
       }
     }
-    // Class balance over the known edges; the mean over them (x 3, as the official loss) by scaling.
-    const weight = weightBinaryRatio(target, mask)
-    if (known > 0) {
-      const scale = (3 * n) / known
-      for (let i = 0; i < weight.length; i++) weight[i] *= scale
-    }
-    return { input, target, weight, known }
   }
-
-  /** Whether a merge or split fixed the edge between fragments a and b (segments sa, sb). */
-  private fixes(a: number, b: number, sa: number, sb: number): boolean {
-    if (a === b || a === 0 || b === 0) return false
-    if (sa === sb && (this.merged.has(a) || this.merged.has(b))) return true
-    return sa !== sb && (this.splitFrom.get(a) === sb || this.splitFrom.get(b) === sa)
+  // Class balance over the known edges; the mean over them (x 3, as the official loss) by scaling.
+  const weight = weightBinaryRatio(target, mask)
+  if (known > 0) {
+    const scale = (3 * n) / known
+    for (let i = 0; i < weight.length; i++) weight[i] *= scale
   }
+  return { input, target, weight, known }
 }
 
 /** Flips along z, y, x (each with probability 1/2), an xy transpose when y = x, intensity jitter. */
