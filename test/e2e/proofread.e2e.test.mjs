@@ -1,7 +1,10 @@
 // Proofreading in Chromium against `tokenunify serve --demo`: the synthetic demo volume drawn with
-// its segmentation, navigation, selection, the layouts and the help overlay. Screenshots go to
-// test-results/.
+// its ground truth, navigation, selection, layouts and the help overlay; then a segmentation run
+// and the edits (merge, split with seeds, paint, undo/redo, review, bookmark), persisted across a
+// page reload and a server restart. Screenshots go to test-results/.
 import assert from 'node:assert/strict'
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
 import { after, before, test } from 'node:test'
 import { join } from 'node:path'
 import { RESULTS, launchBrowser, pixelAt, startApp } from './harness.mjs'
@@ -10,9 +13,40 @@ let app
 let browser
 let page
 const errors = []
+const work = mkdtempSync(join(tmpdir(), 'tokenunify-e2e-'))
+const projectDir = join(work, 'demo')
+
+/**
+ * Affinities for the demo from its raw image, the way a membrane detector would see it: a link
+ * is as strong as the darker of its two voxels (membranes are dark). Written as (3, z, y, x) uint8.
+ */
+function writeAffinities(rawNpy, out) {
+  const buf = readFileSync(rawNpy)
+  const headerLength = buf.readUInt16LE(8)
+  const [Z, Y, X] = /\((\d+), (\d+), (\d+)\)/.exec(buf.subarray(10, 10 + headerLength).toString('latin1')).slice(1).map(Number)
+  const raw = buf.subarray(10 + headerLength)
+  const n = Z * Y * X
+  const aff = new Uint8Array(3 * n)
+  const level = (v) => Math.max(0, Math.min(255, Math.round(((v - 70) / 80) * 255)))
+  for (let i = 0; i < n; i++) {
+    const x = i % X
+    const y = Math.floor(i / X) % Y
+    const z = Math.floor(i / (X * Y))
+    aff[i] = z > 0 ? level(Math.min(raw[i], raw[i - Y * X])) : 0
+    aff[n + i] = y > 0 ? level(Math.min(raw[i], raw[i - X])) : 0
+    aff[2 * n + i] = x > 0 ? level(Math.min(raw[i], raw[i - 1])) : 0
+  }
+  let header = `{'descr': '|u1', 'fortran_order': False, 'shape': (3, ${Z}, ${Y}, ${X}), }`
+  header += ' '.repeat(63 - ((10 + header.length) % 64)) + '\n'
+  const head = Buffer.alloc(10)
+  head.write('\x93NUMPY', 0, 'latin1')
+  head.writeUInt8(1, 6)
+  head.writeUInt16LE(header.length, 8)
+  writeFileSync(out, Buffer.concat([head, Buffer.from(header, 'latin1'), aff]))
+}
 
 before(async () => {
-  app = await startApp(['--demo'])
+  app = await startApp(['--demo', projectDir])
   browser = await launchBrowser()
   page = await browser.newPage({ viewport: { width: 1440, height: 900 } })
   page.on('pageerror', (e) => errors.push(e.message))
@@ -39,6 +73,8 @@ async function hoverAt(view, fx, fy) {
   const b = await paneBox(view)
   const x = Math.round(b.x + b.width * fx)
   const y = Math.round(b.y + b.height * fy)
+  await page.mouse.move(2, 2)
+  await page.waitForFunction(() => window.__studio.view.hover === null)
   await page.mouse.move(x, y)
   const hover = await page.waitForFunction(() => window.__studio.view.hover).then((h) => h.jsonValue())
   return { x, y, hover }
@@ -157,5 +193,185 @@ test('h shows every binding; a binding can be changed there and works at once', 
   await page.keyboard.press('n')
   await page.waitForFunction((z) => window.__studio.view.slice[0] === z + 1, z)
   await page.evaluate(() => localStorage.removeItem('tokenunify.keymap'))
+  assert.deepEqual(errors, [])
+})
+
+/** The segment under a point of the XY pane, through the project's assignment. */
+async function segmentAt(fx, fy) {
+  const { x, y, hover } = await hoverAt('xy', fx, fy)
+  const segment = await page.evaluate((label) => window.__studio.segments.segmentOf(label), hover.label)
+  return { x, y, voxel: hover.voxel, label: hover.label, segment }
+}
+
+/** The segment of a voxel now (labels as loaded, after edits), once the views are up to date. */
+async function segmentOfVoxel(voxel) {
+  await idle()
+  return page.evaluate((v) => window.__studio.segments.segmentOf(window.__studio.viewer.probe(v).label), voxel)
+}
+
+async function applied(kind, count = 1) {
+  await page
+    .waitForFunction(
+      ([k, n]) => window.__studio.project.history.filter((e) => e.kind === k && e.state === 'applied').length >= n,
+      [kind, count],
+      { timeout: 30_000 },
+    )
+    .catch(async (err) => {
+      const notice = await page.evaluate(() => window.__studio.notices.current?.text)
+      throw new Error(`no applied ${kind} edit${notice ? `; the app said: ${notice}` : ''}`, { cause: err })
+    })
+}
+
+async function ctrlClick(x, y, shift = false) {
+  await page.keyboard.down('Control')
+  if (shift) await page.keyboard.down('Shift')
+  await page.mouse.click(x, y)
+  if (shift) await page.keyboard.up('Shift')
+  await page.keyboard.up('Control')
+}
+
+let a
+let b
+
+test('Run segmentation (affinities from a file) makes the project segmentation; the threshold re-agglomerates', async () => {
+  await page.keyboard.press('z')
+  await page.keyboard.press('z')
+  const affinities = join(work, 'affinities.npy')
+  writeAffinities(join(projectDir, 'demo-raw.npy'), affinities)
+  await page.getByTestId('segment-source').selectOption('file')
+  await page.getByTestId('affinities-path').fill(affinities)
+  await page.getByTestId('run-segmentation').click()
+  await page.getByTestId('segmentation-summary').waitFor({ timeout: 120_000 })
+  const summary = await page.evaluate(() => window.__studio.segmentation.summary)
+  assert.ok(summary.fragmentCount > summary.segmentCount && summary.segmentCount > 50, JSON.stringify(summary))
+  // The segmentation layer is now the project's fragments, coloured by its assignment.
+  assert.equal(await page.evaluate(() => window.__studio.volumes.labelsId), summary.fragments.id)
+  await idle()
+  await page.screenshot({ path: join(RESULTS, 'proofread-segmented.png') })
+
+  const before = summary.segmentCount
+  await page.getByTestId('threshold').fill('0.7')
+  await applied('reassign')
+  await page.waitForFunction(() => !window.__studio.segmentation.thresholdBusy)
+  const after = await page.evaluate(() => window.__studio.segmentation.summary)
+  assert.ok(after.segmentCount < before, `threshold 0.7 merges more: ${after.segmentCount} segments, ${before} before`)
+})
+
+test('merge mode: Ctrl+click source, then target, Enter merges them', async () => {
+  // Two touching segments along a line through the XY view.
+  let prev = await segmentAt(0.3, 0.36)
+  for (let fx = 0.31; fx < 0.75 && !b; fx += 0.01) {
+    const next = await segmentAt(fx, 0.36)
+    if (next.segment !== prev.segment && prev.segment > 0 && next.segment > 0) [a, b] = [prev, next]
+    prev = next
+  }
+  assert.ok(a && b, 'found two touching segments')
+  await page.keyboard.press('m')
+  assert.match(await page.getByTestId('mode-hint').textContent(), /Merge mode/)
+  await ctrlClick(a.x, a.y)
+  await ctrlClick(b.x, b.y)
+  await idle()
+  await page.screenshot({ path: join(RESULTS, 'proofread-merge-mode.png') })
+  await page.keyboard.press('Enter')
+  await applied('merge')
+  assert.equal(await segmentOfVoxel(a.voxel), await segmentOfVoxel(b.voxel))
+  await page.keyboard.press('Escape')
+})
+
+test('split mode: red and blue seeds, a preview, Enter splits', async () => {
+  await page.keyboard.press('s')
+  await ctrlClick(a.x, a.y)
+  await ctrlClick(b.x, b.y, true)
+  await page.waitForFunction(() => window.__studio.segmentation.preview !== null, null, { timeout: 30_000 })
+  const preview = await page.evaluate(() => window.__studio.segmentation.preview)
+  assert.ok(preview.red.length > 0 && preview.blue.length > 0, 'both sides have fragments')
+  await idle()
+  await page.screenshot({ path: join(RESULTS, 'proofread-split-preview.png') })
+  await page.keyboard.press('Enter')
+  await applied('split')
+  assert.notEqual(await segmentOfVoxel(a.voxel), await segmentOfVoxel(b.voxel))
+  await page.keyboard.press('Escape')
+})
+
+test('paint with the brush, undo and redo it', async () => {
+  const segA = await segmentOfVoxel(a.voxel)
+  // The split selected both its parts; paint with A alone.
+  await page.keyboard.press('Shift+X')
+  await page.mouse.dblclick(a.x, a.y)
+  await page.waitForFunction((s) => window.__studio.segments.selected.join() === String(s), segA)
+  await page.keyboard.press('b')
+  await page.mouse.move(a.x, a.y)
+  await page.mouse.down()
+  await page.mouse.move(b.x, b.y, { steps: 8 })
+  await page.mouse.up()
+  await applied('paint')
+  // The end of the stroke lay in the other segment: it is segment A now.
+  await page.waitForFunction(([v, s]) => window.__studio.segments.segmentOf(window.__studio.viewer.probe(v)?.label) === s, [b.voxel, segA])
+  await idle()
+  await page.screenshot({ path: join(RESULTS, 'proofread-painted.png') })
+  await page.keyboard.press('Escape')
+  await page.keyboard.press('Control+z')
+  await page.waitForFunction(() => window.__studio.project.history.some((e) => e.kind === 'paint' && e.state === 'undone'))
+  await page.waitForFunction(([v, s]) => window.__studio.segments.segmentOf(window.__studio.viewer.probe(v)?.label) !== s, [b.voxel, segA])
+  await page.keyboard.press('Control+Shift+z')
+  await applied('paint')
+  await page.waitForFunction(([v, s]) => window.__studio.segments.segmentOf(window.__studio.viewer.probe(v)?.label) === s, [b.voxel, segA])
+})
+
+test('R marks the selected segment reviewed; K bookmarks the place with a note', async () => {
+  const segA = await segmentOfVoxel(a.voxel)
+  await page.keyboard.press('r')
+  await applied('review')
+  await page.getByTestId('badge-reviewed').waitFor()
+  assert.ok(await page.evaluate((s) => window.__studio.project.reviewed.has(s), segA))
+  await page.keyboard.press('k')
+  await page.getByTestId('bookmark-note').fill('check the boundary here')
+  await page.keyboard.press('Enter')
+  await page.waitForFunction(() => window.__studio.project.bookmarks.length === 1)
+  await page.getByTestId('tab-history').click()
+  await page.screenshot({ path: join(RESULTS, 'proofread-history.png') })
+})
+
+/** What must survive: the edits, the review, the bookmark, and what they did to a and b. */
+async function persisted() {
+  return page.evaluate(
+    async ([va, vb]) => {
+      const s = window.__studio
+      await s.viewer.whenIdle()
+      const seg = (v) => s.segments.segmentOf(s.viewer.probe(v).label)
+      return {
+        kinds: s.project.history.filter((e) => e.state === 'applied').map((e) => e.kind).sort(),
+        reviewed: s.project.reviewed.has(seg(va)),
+        bookmarks: s.project.bookmarks.map((bm) => bm.title),
+        splitApart: seg(va) !== seg(vb),
+      }
+    },
+    [a.voxel, b.voxel],
+  )
+}
+
+test('after a page reload every edit is still there', async () => {
+  const before = await persisted()
+  assert.deepEqual(before.kinds, ['merge', 'paint', 'reassign', 'review', 'split'])
+  await page.reload()
+  await page.waitForFunction(() => window.__studio.segmentation.summary !== null && window.__studio.view.shape !== null, null, { timeout: 60_000 })
+  await page.waitForFunction(() => window.__studio.project.history.length > 0)
+  assert.deepEqual(await persisted(), before)
+  assert.equal(before.reviewed, true)
+  assert.deepEqual(before.bookmarks, ['check the boundary here'])
+  await page.screenshot({ path: join(RESULTS, 'proofread-reloaded.png') })
+})
+
+test('after a server restart the project folder holds every edit', async () => {
+  await app.stop()
+  app = await startApp([projectDir])
+  await page.goto(app.url)
+  await page.waitForFunction(() => window.__studio.project.info !== null, null, { timeout: 60_000 })
+  await page.getByTestId('tab-history').click()
+  await page.waitForFunction(() => window.__studio.project.history.length >= 5)
+  const kinds = await page.evaluate(() => window.__studio.project.history.filter((e) => e.state === 'applied').map((e) => e.kind).sort())
+  assert.deepEqual(kinds, ['merge', 'paint', 'reassign', 'review', 'split'])
+  assert.match(await page.getByTestId('project-stats').textContent(), /1 reviewed/)
+  await page.screenshot({ path: join(RESULTS, 'proofread-restarted.png') })
   assert.deepEqual(errors, [])
 })

@@ -5,6 +5,7 @@
 import type { Pinia } from 'pinia'
 import { useNoticesStore } from './stores/notices'
 import { useProjectStore } from './stores/project'
+import { useSegmentationStore } from './stores/segmentation'
 import { useSegmentsStore } from './stores/segments'
 import { useToolsStore } from './stores/tools'
 import { useViewStore } from './stores/view'
@@ -19,6 +20,7 @@ export function exposeForTests(pinia: Pinia): void {
     tools: useToolsStore(pinia),
     project: useProjectStore(pinia),
     notices: useNoticesStore(pinia),
+    segmentation: useSegmentationStore(pinia),
   }
   Object.defineProperty(window, '__studio', {
     value: {

@@ -35,11 +35,11 @@ export function registerActions(): () => void {
     'selection.clear': { run: () => segments.clear() },
     'colors.shuffle': { run: () => segments.shuffleColors() },
     'bookmark.add': { run: () => void editor.bookmark(view.slice, segments.selected[0] ?? null) },
-    'tool.merge': { run: () => tools.use('merge') },
-    'tool.split': { run: () => tools.use('split') },
+    'tool.merge': { run: () => editor.useTool('merge') },
+    'tool.split': { run: () => editor.useTool('split') },
     'split.swap': { when: () => tools.tool === 'split', run: () => editor.swapSeeds() },
-    'tool.brush': { run: () => tools.use('brush') },
-    'tool.eraser': { run: () => tools.use('eraser') },
+    'tool.brush': { run: () => editor.useTool('brush') },
+    'tool.eraser': { run: () => editor.useTool('eraser') },
     'fill.2d': { when: hasSelection, run: () => void editor.fill(false) },
     'fill.3d': { when: hasSelection, run: () => void editor.fill(true) },
     'edit.commit': { when: () => tools.pending, run: () => void editor.commit() },
@@ -47,7 +47,7 @@ export function registerActions(): () => void {
       run: () => {
         if (app.helpOpen) app.helpOpen = false
         else if (tools.pending) editor.cancel()
-        else tools.use('select')
+        else editor.useTool('select')
       },
     },
     'review.mark': { when: hasSelection, run: () => void editor.review() },

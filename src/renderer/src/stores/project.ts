@@ -14,6 +14,8 @@ import { useSegmentsStore } from './segments'
 import { useViewStore } from './view'
 
 const RECENT_KEY = 'tokenunify.recentProjects'
+/** Above this many segments touched, an edit reloads the whole assignment. */
+const MANY_SEGMENTS = 64
 
 function loadRecent(): string[] {
   try {
@@ -133,17 +135,25 @@ export const useProjectStore = defineStore('project', () => {
     return ids.map((s) => states.value.get(s)).filter((s): s is SegmentState => s !== undefined)
   }
 
-  /** The segmentation layer of a project: the label volume with the project's painted voxels over it. */
+  /**
+   * Whether a label volume is the project's segmentation: the fragments of its automatic
+   * segmentation, or (a project segmented elsewhere) any label volume of its label shape.
+   */
+  function owns(volume: VolumeInfo, fragmentsId: string | null): boolean {
+    if (!info.value?.labelShape) return false
+    return fragmentsId !== null ? volume.id === fragmentsId : info.value.labelShape.join() === volume.shape.join()
+  }
+
+  /** The project's segmentation layer: its label volume with the painted voxels over it. */
   function labelsLayer(volume: VolumeInfo): Layer {
     return {
       info: volume,
       read: async (box) => {
-        const edited = info.value?.labelShape?.join() === volume.shape.join()
         const [{ data }, voxels] = await Promise.all([
           api.call('volume.read', { volumeId: volume.id, box }),
-          edited ? api.call('project.voxelEdits', { box }) : null,
+          api.call('project.voxelEdits', { box }),
         ])
-        return voxels ? overlayVoxelEdits(data, box, volume.shape, voxels) : data
+        return overlayVoxelEdits(data, box, volume.shape, voxels)
       },
     }
   }
@@ -161,17 +171,24 @@ export const useProjectStore = defineStore('project', () => {
         return
       }
       const touched = change.segments.filter((s) => s !== 0)
-      const moved = await Promise.all(touched.map((s) => api.call('project.fragmentsOf', { segment: s })))
-      const fragments: number[] = []
-      const owners: number[] = []
-      moved.forEach((m, i) => {
-        for (const f of m.fragments) {
-          fragments.push(f)
-          owners.push(touched[i])
-        }
-      })
-      segments.reassign(fragments, owners)
-      for (const s of touched) states.value.delete(s)
+      if (touched.length > MANY_SEGMENTS || change.edits.some((e) => e.kind === 'reassign')) {
+        // A new threshold or a whole run: one read of the assignment beats a call per segment.
+        const all = await api.call('project.assignment', {})
+        segments.setMapping(all.fragments, all.segments)
+        states.value = new Map()
+      } else {
+        const moved = await Promise.all(touched.map((s) => api.call('project.fragmentsOf', { segment: s })))
+        const fragments: number[] = []
+        const owners: number[] = []
+        moved.forEach((m, i) => {
+          for (const f of m.fragments) {
+            fragments.push(f)
+            owners.push(touched[i])
+          }
+        })
+        segments.reassign(fragments, owners)
+        for (const s of touched) states.value.delete(s)
+      }
       // A merged-away segment that was selected hands its place to the segment that absorbed it.
       for (const e of change.edits) {
         if (e.kind !== 'merge' || e.state !== 'applied') continue
@@ -211,6 +228,7 @@ export const useProjectStore = defineStore('project', () => {
     refreshHistory,
     refreshBookmarks,
     segmentStates,
+    owns,
     labelsLayer,
   }
 })

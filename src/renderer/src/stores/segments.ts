@@ -19,7 +19,11 @@ export const useSegmentsStore = defineStore('segments', () => {
   const marked = ref<number[]>([])
   /** fragment → segment where they differ; labels absent from it are their own segment. */
   const mapping = shallowRef(new Map<number, number>())
+  /** False while the shown labels are not the project's (ground truth): they are their own segments. */
+  const mappingActive = ref(true)
   const colorCache = new Map<number, [number, number, number]>()
+  /** Labels drawn in a fixed colour, hatched (a split preview's red and blue sides). */
+  const previewColors = shallowRef(new Map<number, [number, number, number]>())
 
   const hoverSegment = computed(() => {
     const label = view.hover?.label
@@ -28,7 +32,7 @@ export const useSegmentsStore = defineStore('segments', () => {
   const selectedSet = computed(() => new Set(selected.value))
 
   function segmentOf(label: number): number {
-    return mapping.value.get(label) ?? label
+    return mappingActive.value ? (mapping.value.get(label) ?? label) : label
   }
 
   function colorOf(segment: number): [number, number, number] {
@@ -39,6 +43,8 @@ export const useSegmentsStore = defineStore('segments', () => {
 
   /** The lookup-table entry of a label: its segment's colour and flags. */
   function style(label: number): readonly [number, number, number, number] {
+    const preview = previewColors.value.get(label)
+    if (preview) return [...preview, FLAG.visible | FLAG.selected | FLAG.marked]
     const segment = segmentOf(label)
     const [r, g, b] = colorOf(segment)
     const isSelected = selectedSet.value.has(segment)
@@ -85,7 +91,7 @@ export const useSegmentsStore = defineStore('segments', () => {
   }
 
   watch(
-    () => [view.viewer, selected.value, colorSeed.value, showSelectedOnly.value, hoverSegment.value, marked.value, mapping.value],
+    () => [view.viewer, selected.value, colorSeed.value, showSelectedOnly.value, hoverSegment.value, marked.value, mapping.value, mappingActive.value, previewColors.value],
     () => view.viewer?.restyle(style),
     { flush: 'sync' },
   )
@@ -97,6 +103,8 @@ export const useSegmentsStore = defineStore('segments', () => {
     showSelectedOnly,
     marked,
     mapping,
+    mappingActive,
+    previewColors,
     hoverSegment,
     segmentOf,
     colorOf,

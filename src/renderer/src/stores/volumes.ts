@@ -9,6 +9,8 @@ import type { Box3, Histogram, VolumeInfo } from '../../../shared/types'
 import { api } from '../api'
 import type { Layer, VoxelArray } from '../render/chunkStore'
 import { useProjectStore } from './project'
+import { useSegmentationStore } from './segmentation'
+import { useSegmentsStore } from './segments'
 import { useViewStore } from './view'
 
 export function isLabelVolume(v: VolumeInfo): boolean {
@@ -68,9 +70,12 @@ export const useVolumesStore = defineStore('volumes', () => {
     const info = img ?? lab
     const previous = image.value ?? labels.value
     try {
-      // With a project open, the segmentation shows the project's edits.
+      // The project's own segmentation shows its edits and is coloured by its assignment; any
+      // other label volume (ground truth, say) is drawn as it is on disk.
       const project = useProjectStore()
-      view.viewer?.setLayers(img && volumeLayer(img), lab && (project.open ? project.labelsLayer(lab) : volumeLayer(lab)))
+      const owned = lab !== null && project.owns(lab, useSegmentationStore().summary?.fragments.id ?? null)
+      useSegmentsStore().mappingActive = owned
+      view.viewer?.setLayers(img && volumeLayer(img), lab && (owned ? project.labelsLayer(lab) : volumeLayer(lab)))
     } catch (err) {
       error.value = (err as Error).message
       return

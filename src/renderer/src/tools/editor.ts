@@ -10,8 +10,9 @@ import { AXES, type SliceView } from '../render/geometry'
 import { useAppStore } from '../stores/app'
 import { useNoticesStore } from '../stores/notices'
 import { useProjectStore } from '../stores/project'
+import { useSegmentationStore } from '../stores/segmentation'
 import { useSegmentsStore } from '../stores/segments'
-import { useToolsStore } from '../stores/tools'
+import { useToolsStore, type Tool } from '../stores/tools'
 import { useViewStore } from '../stores/view'
 
 export interface Hit {
@@ -69,6 +70,7 @@ function toolClick(_view: SliceView, hit: Hit, shift: boolean): void {
     const group = shift ? 'blue' : 'red'
     tools.seeds = { ...tools.seeds, [group]: [...tools.seeds[group], { voxel: hit.voxel, segment, fragment: hit.label }] }
     segments.marked = [segment]
+    void previewSplit()
   } else {
     segments.toggle(segment)
   }
@@ -90,13 +92,74 @@ async function commitMerges(): Promise<void> {
     if (!done) return
     survivor.set(absorb, keep)
   }
+  useNoticesStore().info(`merged ${tools.merges.length} pair${tools.merges.length > 1 ? 's' : ''}`)
   cancel()
+}
+
+const RED: [number, number, number] = [255, 77, 77]
+const BLUE: [number, number, number] = [77, 141, 255]
+
+/** Asks the engine where the seeds would cut, and shows its two sides hatched red and blue. */
+async function previewSplit(): Promise<void> {
+  const tools = useToolsStore()
+  const segmentation = useSegmentationStore()
+  const segments = useSegmentsStore()
+  const { red, blue } = tools.seeds
+  const segment = tools.splitSegment
+  if (segment === null || red.length === 0 || blue.length === 0) {
+    segmentation.preview = null
+    segments.previewColors = new Map()
+    return
+  }
+  const preview = await edit('split preview', () =>
+    api.call('segment.splitPreview', { segment, seeds: { red: red.map((s) => s.voxel), blue: blue.map((s) => s.voxel) } }),
+  )
+  // Seeds changed while the engine was working: a newer preview is on its way.
+  if (!preview || tools.seeds.red !== red || tools.seeds.blue !== blue) return
+  segmentation.preview = preview
+  const colors = new Map<number, [number, number, number]>()
+  for (const f of preview.red) colors.set(f, RED)
+  for (const f of preview.blue) colors.set(f, BLUE)
+  segments.previewColors = colors
+}
+
+/**
+ * Commits the previewed split: fragments cut voxel by voxel first get their blue voxels as a new
+ * fragment of the segment (project.paint), then the blue side leaves as a new segment.
+ */
+async function commitSplit(): Promise<void> {
+  const segmentation = useSegmentationStore()
+  const preview = segmentation.preview
+  const shape = useViewStore().shape
+  if (!preview || !shape) {
+    useNoticesStore().error('split: place red seeds (Ctrl+click) and blue seeds (Ctrl+Shift+click) in one segment first')
+    return
+  }
+  const { segment } = preview
+  const blue = [...preview.blue]
+  for (const cut of preview.cuts) {
+    if (cut.blue.length === 0) continue
+    const painted = await edit('split', () =>
+      api.call('project.paint', { indices: cut.blue, before: new Float64Array(cut.blue.length).fill(cut.fragment), segment }),
+    )
+    if (!painted) return
+    // The new fragment is whatever label the first blue voxel has now.
+    const i = cut.blue[0]
+    const at: Vec3 = [Math.floor(i / (shape[1] * shape[2])), Math.floor(i / shape[2]) % shape[1], i % shape[2]]
+    const now = await api.call('project.voxelEdits', { box: { start: at, stop: [at[0] + 1, at[1] + 1, at[2] + 1] } })
+    blue.push(now.labels[0])
+  }
+  const record = await edit('split', () => api.call('project.split', { segment, fragments: blue }))
+  if (!record) return
+  useNoticesStore().info(`split segment ${segment}: the blue side is segment ${record.segments[1]}`)
+  cancel()
+  useSegmentsStore().select([...useSegmentsStore().selected, ...record.segments])
 }
 
 async function commit(): Promise<void> {
   const tools = useToolsStore()
   if (tools.tool === 'merge') await commitMerges()
-  else if (tools.tool === 'split') useNoticesStore().error('split: the seeded split of the segmentation engine is not available in this build yet')
+  else if (tools.tool === 'split') await commitSplit()
 }
 
 /** Voxels of a brush disc in the view's plane around `centre` (size in voxels of the horizontal axis). */
@@ -232,12 +295,22 @@ async function fill(threeD: boolean): Promise<void> {
 
 function cancel(): void {
   useToolsStore().cancel()
-  useSegmentsStore().marked = []
+  const segments = useSegmentsStore()
+  segments.marked = []
+  segments.previewColors = new Map()
+  useSegmentationStore().preview = null
+}
+
+/** Switches tool (back to select when it is active already), dropping pending merges and seeds. */
+function useTool(next: Tool): void {
+  cancel()
+  useToolsStore().use(next)
 }
 
 function swapSeeds(): void {
   const tools = useToolsStore()
   tools.seeds = { red: tools.seeds.blue, blue: tools.seeds.red }
+  void previewSplit()
 }
 
 const editor = {
@@ -261,6 +334,7 @@ const editor = {
   saveBookmark,
   fill,
   cancel,
+  useTool,
   swapSeeds,
 }
 
