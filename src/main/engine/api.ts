@@ -194,17 +194,14 @@ export class Engine {
     }
   }
 
-  /** Mesh of the voxels labelled with any of `labels` (the native mesher visits only their bounding box). */
+  /** One surface around the voxels labelled with any of `labels` (the native mesher visits only their bounding box). */
   private async meshLabels(volumeId: string, labels: number[]): Promise<ResultOf<'segment.mesh'>> {
     const source = this.volume(volumeId)
     const data = await source.read({ start: [0, 0, 0], stop: source.shape })
     if (!(data instanceof Uint32Array || data instanceof BigUint64Array)) {
       throw new StudioError('bad_input', `${source.name}: a ${source.dtype} volume has no labels to mesh`)
     }
-    const members = new Set(labels)
-    const mask = new Uint32Array(data.length)
-    for (let i = 0; i < data.length; i++) if (members.has(Number(data[i]))) mask[i] = 1
-    return meshSegment({ data: mask, shape: source.shape }, 1, { voxelSize: source.voxelSize ?? [1, 1, 1] })
+    return meshSegment({ data, shape: source.shape }, labels, { voxelSize: source.voxelSize ?? [1, 1, 1] })
   }
 
   /** The demo (src/shared/api/demo.ts): synthetic EM and its ground truth, in a new project. */
