@@ -25,7 +25,7 @@ function start(project: Awaited<ReturnType<typeof reviewedProject>>['project'], 
   const runner = new JobRunner()
   const reports: StepReport[] = []
   let id = ''
-  const job = runner.start({ kind: 'train', title: 'fine-tune', run: (ctx) => trainOnCorrections(project, settings, ctx, (r) => (reports.push(r), onStep(r, () => runner.cancel(id)))) })
+  const job = runner.start({ kind: 'train', title: 'fine-tune', run: (ctx) => trainOnCorrections(project, settings, ctx, { step: (r) => (reports.push(r), onStep(r, () => runner.cancel(id))) }) })
   id = job.id
   return { job, reports, runner }
 }

@@ -27,6 +27,7 @@ import { availableProviders } from './runtime/providers'
 import { meshSegment } from './segment'
 import { exportCorrections, importCorrections } from './store/exchange'
 import { createProject, openProject, type Project } from './store/project'
+import { trainHandlers } from './train/handlers'
 
 /** Size and seed of the demo volume: a few seconds to make, about 14 µm³ of tissue. */
 const DEMO_SHAPE: [number, number, number] = [48, 512, 512]
@@ -88,6 +89,13 @@ export class Engine {
       'demo.open': async ({ dir }) => this.openDemo(dir),
       'segment.mesh': async ({ volumeId, labels }) => this.meshLabels(volumeId, labels),
       ...segmentHandlers({ jobs: this.jobs, volume: (id) => this.volume(id), addVolume: (s) => this.addVolume(s), project: () => this.openProject() }),
+      ...trainHandlers({
+        jobs: this.jobs,
+        project: () => this.openProject(),
+        emit: (event, payload) => this.emit(event, payload),
+        addVolume: (s) => this.addVolume(s),
+        segment: (args) => this.handlers['segment.run'](args),
+      }),
     }
   }
 

@@ -8,10 +8,11 @@ import type { JobCalls, JobEvents } from './jobs'
 import type { ModelCalls } from './model'
 import type { ProjectCalls, ProjectEvents } from './project'
 import type { SegmentCalls } from './segment'
+import type { TrainCalls, TrainEvents } from './train'
 import type { VolumeCalls } from './volume'
 
-export interface ApiCalls extends AppCalls, JobCalls, VolumeCalls, ProjectCalls, DemoCalls, SegmentCalls, ModelCalls {}
-export type ApiEvents = AppEvents & JobEvents & ProjectEvents
+export interface ApiCalls extends AppCalls, JobCalls, VolumeCalls, ProjectCalls, DemoCalls, SegmentCalls, ModelCalls, TrainCalls {}
+export type ApiEvents = AppEvents & JobEvents & ProjectEvents & TrainEvents
 
 export type Method = keyof ApiCalls
 export type ArgsOf<M extends Method> = ApiCalls[M]['args']

@@ -91,14 +91,16 @@ export async function projectVolumes(project: Project): Promise<{ image: VolumeS
   }
 }
 
-export async function trainOnCorrections(
-  project: Project,
-  settings: TrainSettings,
-  ctx: JobContext,
-  onStep: (report: StepReport) => void = () => undefined,
-): Promise<TrainResult> {
+/** What a run reports as it goes: its id once recorded, then every step. */
+export interface TrainListener {
+  run?(runId: number): void
+  step?(report: StepReport): void
+}
+
+export async function trainOnCorrections(project: Project, settings: TrainSettings, ctx: JobContext, listener: TrainListener = {}): Promise<TrainResult> {
   const base = activeVersion(project)
   const run = project.training.start({ ...settings }, base.id)
+  listener.run?.(run.id)
   const partial = join(project.dir, MODELS_DIR, `run-${run.id}.partial.safetensors`)
   const final = `run-${run.id}-${settings.scope}.safetensors`
   const { image, fragments } = await projectVolumes(project)
@@ -140,7 +142,7 @@ export async function trainOnCorrections(
       losses.push({ step, loss, time: Date.now() })
       const elapsed = (performance.now() - began) / 1000
       const etaSeconds = (elapsed / step) * (settings.steps - step)
-      onStep({ runId: run.id, step, steps: settings.steps, loss, lr, etaSeconds })
+      listener.step?.({ runId: run.id, step, steps: settings.steps, loss, lr, etaSeconds })
       ctx.progress(0.1 + (0.8 * step) / settings.steps, `step ${step}/${settings.steps}, loss ${loss.toFixed(4)}`)
       if (losses.length >= 10 || step === settings.steps) project.training.appendLoss(run.id, losses.splice(0))
       if (step % settings.checkpointEvery === 0 && step < settings.steps) {
