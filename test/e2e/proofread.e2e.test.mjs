@@ -318,6 +318,23 @@ test('paint with the brush, undo and redo it', async () => {
   await page.waitForFunction(([v, s]) => window.__studio.segments.segmentOf(window.__studio.viewer.probe(v)?.label) === s, [b.voxel, segA])
 })
 
+test('F fills the region under the mouse, in the slice, with the selected segment', async () => {
+  const segA = await segmentOfVoxel(a.voxel)
+  let c
+  for (let fy = 0.55; fy < 0.9 && !c; fy += 0.05) {
+    const at = await segmentAt(0.55, fy)
+    if (at.segment !== segA && at.label > 0) c = at
+  }
+  assert.ok(c, 'found a region of another segment')
+  await page.keyboard.press('f')
+  await applied('paint', 2)
+  await page.waitForFunction(([v, s]) => window.__studio.segments.segmentOf(window.__studio.viewer.probe(v)?.label) === s, [c.voxel, segA])
+  // Only in this slice: the voxel above (z - 1) keeps its segment.
+  const above = [c.voxel[0] - 1, c.voxel[1], c.voxel[2]]
+  assert.notEqual(await segmentOfVoxel(above), segA)
+  await page.screenshot({ path: join(RESULTS, 'proofread-filled.png') })
+})
+
 test('R marks the selected segment reviewed; K bookmarks the place with a note', async () => {
   const segA = await segmentOfVoxel(a.voxel)
   await page.keyboard.press('r')
@@ -352,7 +369,7 @@ async function persisted() {
 
 test('after a page reload every edit is still there', async () => {
   const before = await persisted()
-  assert.deepEqual(before.kinds, ['merge', 'paint', 'reassign', 'review', 'split'])
+  assert.deepEqual(before.kinds, ['merge', 'paint', 'paint', 'reassign', 'review', 'split'])
   await page.reload()
   await page.waitForFunction(() => window.__studio.segmentation.summary !== null && window.__studio.view.shape !== null, null, { timeout: 60_000 })
   await page.waitForFunction(() => window.__studio.project.history.length > 0)
@@ -368,9 +385,9 @@ test('after a server restart the project folder holds every edit', async () => {
   await page.goto(app.url)
   await page.waitForFunction(() => window.__studio.project.info !== null, null, { timeout: 60_000 })
   await page.getByTestId('tab-history').click()
-  await page.waitForFunction(() => window.__studio.project.history.length >= 5)
+  await page.waitForFunction(() => window.__studio.project.history.length >= 6)
   const kinds = await page.evaluate(() => window.__studio.project.history.filter((e) => e.state === 'applied').map((e) => e.kind).sort())
-  assert.deepEqual(kinds, ['merge', 'paint', 'reassign', 'review', 'split'])
+  assert.deepEqual(kinds, ['merge', 'paint', 'paint', 'reassign', 'review', 'split'])
   assert.match(await page.getByTestId('project-stats').textContent(), /1 reviewed/)
   await page.screenshot({ path: join(RESULTS, 'proofread-restarted.png') })
   assert.deepEqual(errors, [])

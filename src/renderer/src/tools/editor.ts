@@ -14,6 +14,7 @@ import { useSegmentationStore } from '../stores/segmentation'
 import { useSegmentsStore } from '../stores/segments'
 import { useToolsStore, type Tool } from '../stores/tools'
 import { useViewStore } from '../stores/view'
+import { fillRegion } from './fill'
 
 export interface Hit {
   voxel: Vec3
@@ -289,8 +290,34 @@ async function saveBookmark(position: Vec3, title: string, segment: number | nul
   if (done) await project.refreshBookmarks()
 }
 
+/** Voxels one fill may change: enough for a large cell section, small enough to stay responsive. */
+const FILL_LIMIT = 2_000_000
+
+/**
+ * F / Shift+F: the region under the mouse (its label, connected, in the slice or in 3D) becomes
+ * part of the selected segment.
+ */
 async function fill(threeD: boolean): Promise<void> {
-  useNoticesStore().error(`${threeD ? '3D fill' : 'fill'}: the segmentation engine's fill is not available in this build yet`)
+  const view = useViewStore()
+  const notices = useNoticesStore()
+  const segment = useSegmentsStore().selected[0]
+  const hover = view.hover
+  const viewer = view.viewer
+  if (!hover || !viewer || !view.shape) {
+    notices.error('fill: point at the region to fill')
+    return
+  }
+  const { h, v, n } = AXES[hover.view]
+  const region = fillRegion(hover.voxel, threeD ? [h, v, n] : [h, v], view.shape, (p) => viewer.probe(p)?.label ?? null, FILL_LIMIT)
+  if (region.indices.length === 0) return
+  if (segment !== undefined && useSegmentsStore().segmentOf(region.label) === segment) {
+    notices.info(`fill: this region is segment ${segment} already`)
+    return
+  }
+  const done = await edit('fill', () =>
+    api.call('project.paint', { indices: Float64Array.from(region.indices), before: new Float64Array(region.indices.length).fill(region.label), segment }),
+  )
+  if (done && region.truncated) notices.info(`fill: ${region.indices.length} voxels; it stopped where the views have no data loaded`)
 }
 
 function cancel(): void {
