@@ -6,5 +6,6 @@ import { info } from './info'
 import { model } from './model'
 import { segment } from './segment'
 import { serve } from './serve'
+import { train } from './train'
 
-export const commands: Command[] = [serve, info, infer, segment, evalCommand, model]
+export const commands: Command[] = [serve, info, infer, segment, evalCommand, train, model]
