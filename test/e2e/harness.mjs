@@ -1,6 +1,7 @@
 // Shared pieces of the end-to-end tests: the app in browser mode, and Debian's Chromium.
 import { spawn } from 'node:child_process'
-import { mkdirSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { decode } from 'fast-png'
@@ -20,10 +21,16 @@ const FLAGS = [
   '--no-first-run',
 ]
 
-/** Starts `tokenunify serve` and resolves once it prints its URL. */
-export async function startApp(args = []) {
+/**
+ * Starts `tokenunify serve` and resolves once it prints its URL. The app's per-user folder is a
+ * new temporary one, marked as past its first run unless `firstRun` (which opens the demo).
+ */
+export async function startApp(args = [], { firstRun = false } = {}) {
+  const data = mkdtempSync(join(tmpdir(), 'tokenunify-e2e-user-'))
+  if (!firstRun) writeFileSync(join(data, 'first-run.txt'), 'e2e\n')
   const child = spawn(process.execPath, [join(ROOT, 'bin/tokenunify.js'), 'serve', ...args], {
     stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, TOKENUNIFY_DATA_DIR: data },
   })
   let stderr = ''
   child.stderr.on('data', (d) => (stderr += d.toString()))

@@ -1,5 +1,6 @@
-// Opening data from the UI against a plain `tokenunify serve`: a volume by its path (a .npy
-// written here), then the demo button (a synthetic volume, its ground truth, a project).
+// Opening data from the UI against a plain `tokenunify serve` started as a user's first run: the
+// demo project opens by itself, then a volume by its path (a .npy written here), then the demo
+// button (a synthetic volume, its ground truth, a new project).
 import assert from 'node:assert/strict'
 import { mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -27,7 +28,7 @@ function writeNpy(file, shape) {
 }
 
 before(async () => {
-  app = await startApp()
+  app = await startApp([], { firstRun: true })
   browser = await launchBrowser()
   page = await browser.newPage({ viewport: { width: 1280, height: 800 } })
   page.on('pageerror', (e) => errors.push(e.message))
@@ -36,6 +37,11 @@ before(async () => {
 after(async () => {
   await browser?.close()
   await app?.stop()
+})
+
+test('a first run opens the demo project', async () => {
+  await page.waitForFunction(() => window.__studio.view.shape?.join() === '48,512,512', null, { timeout: 60_000 })
+  assert.equal(await page.getByTestId('project-name').textContent(), 'demo-project')
 })
 
 test('a volume opens by its path and is drawn', async () => {

@@ -38,7 +38,13 @@ export const useSegmentationStore = defineStore('segmentation', () => {
       summary.value = null
       return
     }
-    summary.value = await api.call('segment.state', {})
+    try {
+      summary.value = await api.call('segment.state', {})
+    } catch (err) {
+      // A project segmented elsewhere, or whose cache is gone: its edits still show, read as volumes.
+      summary.value = null
+      useNoticesStore().error(`segmentation: ${(err as Error).message}`)
+    }
     if (!summary.value) return
     threshold.value = summary.value.threshold
     const volumes = useVolumesStore()

@@ -87,6 +87,17 @@ export const useVolumesStore = defineStore('volumes', () => {
     if (img && img.id !== histogramOf) await autoContrast(img)
   }
 
+  /** Shows a volume just opened, with the shown volume of the other kind when it has the same shape. */
+  async function showOpened(info: VolumeInfo) {
+    await refresh()
+    const same = (id: string | null) => {
+      const other = all.value.find((v) => v.id === id)
+      return other && other.shape.join() === info.shape.join() ? other.id : null
+    }
+    if (isLabelVolume(info)) await show(same(imageId.value), info.id)
+    else await show(info.id, same(labelsId.value))
+  }
+
   /** Shows the first image and a segmentation of its shape, when nothing is shown yet. */
   async function showDefault() {
     await refresh()
@@ -111,5 +122,5 @@ export const useVolumesStore = defineStore('volumes', () => {
     }
   }
 
-  return { all, imageId, labelsId, image, labels, images, segmentations, histogram, error, refresh, show, showDefault }
+  return { all, imageId, labelsId, image, labels, images, segmentations, histogram, error, refresh, show, showOpened, showDefault }
 })
