@@ -1,9 +1,12 @@
 /**
  * How well a model segments the held-out corrections: the model predicts affinities over the box
  * around the held-out reviewed segments, a fresh segmentation is made from them (watershed
- * fragments, agglomeration at the default threshold), and VOI and the adapted Rand error are
- * measured against those segments (everything else in the box is label 0, which the metrics
- * ignore) - the same numbers for the model before and after fine-tuning.
+ * fragments, agglomeration at the default threshold), and VOI and the adapted Rand error
+ * (segment/metrics.ts) are measured against those segments - the same numbers for the model
+ * before and after fine-tuning. Only the held-out segments are known to be right, so the score
+ * covers the predicted segments that touch them: their voxels outside the held-out segments carry
+ * one 'elsewhere' label (merging a held-out object with a neighbour is an error), voxels of other
+ * predicted segments are not scored.
  */
 import type { Box3, Vec3 } from '../../../shared/types'
 import { MemorySink } from '../infer/sinks'
@@ -14,6 +17,9 @@ import { loadModel } from '../model/runnable'
 import type { Provider } from '../runtime/providers'
 import { evaluate, Segmentation } from '../segment'
 import type { Project } from '../store/project'
+
+/** The label of scored voxels outside the held-out segments. */
+const ELSEWHERE = 0xffffffff
 
 export interface HeldOutMetrics {
   voi: number
@@ -90,6 +96,9 @@ export async function scoreModel(
   }
   const seg = await Segmentation.fromAffinities({ data: sink.data, shape })
   const labels = await seg.labels(options.threshold)
-  const e = await evaluate(labels, { data: region.truth, shape })
+  const touching = new Set<number>()
+  for (let i = 0; i < region.truth.length; i++) if (region.truth[i] !== 0) touching.add(Number(labels.data[i]))
+  const truth = Uint32Array.from(region.truth, (t, i) => (t !== 0 ? t : touching.has(Number(labels.data[i])) ? ELSEWHERE : 0))
+  const e = await evaluate(labels, { data: truth, shape })
   return { voi: e.voi, voiSplit: e.voiSplit, voiMerge: e.voiMerge, arand: e.arand, voxels: e.voxels }
 }
