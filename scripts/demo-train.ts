@@ -42,7 +42,9 @@ const whole: Box3 = { start: [0, 0, 0], stop: shape }
 async function waitFor(engine: Engine, jobId: string, what: string): Promise<void> {
   let shown = -1
   const off = engine.on('job.update', (j) => {
-    if (j.id === jobId && j.state === 'running' && Math.floor(j.progress * 10) > shown) log(`  ${what}: ${Math.round(100 * j.progress)}% ${j.message}`), (shown = Math.floor(j.progress * 10))
+    if (j.id !== jobId || j.state !== 'running' || Math.floor(j.progress * 10) <= shown) return
+    shown = Math.floor(j.progress * 10)
+    log(`  ${what}: ${Math.round(100 * j.progress)}% ${j.message}`)
   })
   try {
     for (;;) {
@@ -116,9 +118,14 @@ try {
     const touched = [...new Set(segments)]
     for (const s of touched) {
       const rest = [...(await engine.call('project.fragmentsOf', { segment: s })).fragments].filter((f) => !members.has(f))
-      if (rest.length) await engine.call('project.split', { segment: s, fragments: rest }), edits++
+      if (rest.length === 0) continue
+      await engine.call('project.split', { segment: s, fragments: rest })
+      edits++
     }
-    for (const s of touched.slice(1)) await engine.call('project.merge', { keep: touched[0], absorb: s }), edits++
+    for (const s of touched.slice(1)) {
+      await engine.call('project.merge', { keep: touched[0], absorb: s })
+      edits++
+    }
     // Voxel by voxel: the object's voxels into one of its fragments, other voxels out of them.
     const into: number[] = []
     const out: number[] = []
