@@ -58,6 +58,8 @@ const LAYER: Record<SliceView | '3d', number> = { xy: 1, xz: 2, yz: 3, '3d': 4 }
 const COMPONENT = ['z', 'y', 'x'] as const
 
 const PANE_BACKGROUND = new Color('#0b0c0f')
+/** Chunks one slice view asks for at most (256 chunks of 128 x 128 cover 2048 x 2048 voxels). */
+const MAX_CHUNKS_PER_VIEW = 256
 const GAP = new Color('#2c313b')
 
 interface ChunkDrawing {
@@ -402,9 +404,9 @@ export class Viewer {
       this.placeCamera(view, rect, centre)
       const box = visibleBox(view, { position: [...position], scale, voxelSize: this.voxelSize }, rect.width, rect.height, this.grid.shape)
       if (!box) continue
-      box.start[n] = slice
-      box.stop[n] = slice + 1
-      const visible = this.grid.chunksIn(box, position)
+      // Nearest the centre first; a view zoomed far out on a large volume shows its middle only
+      // (there is no downsampled level to draw the rest from).
+      const visible = this.grid.chunksIn(box, position).slice(0, MAX_CHUNKS_PER_VIEW)
       now.push(...visible)
       // Prefetch the neighbouring slabs, so scrolling through slices finds its data loaded.
       for (const c of visible) {
@@ -469,7 +471,6 @@ export class Viewer {
         plane.scale[COMPONENT[n]] = 1
         plane.position.copy(mid)
         plane.layers.set(LAYER[view])
-        plane.matrixAutoUpdate = true
         this.scene.add(plane)
         planes[view] = plane
       }
