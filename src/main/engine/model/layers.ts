@@ -19,21 +19,30 @@ export function conv3d(g: Graph, x: Value, w: Value, b: Value | null, o: { strid
 
 /** InstanceNorm without affine: per sample and channel over every axis after the channels. */
 export function instanceNorm(g: Graph, x: Value): Value {
-  const axes = x.shape.slice(2).map((_, i) => i + 2)
-  return normalize(g, x, axes)
+  return normalize(g, x, meanOver(g, x.shape.slice(2).map((_, i) => i + 2)))
 }
 
 /** LayerNorm with affine over the channel axis (1) of a (B, C, L) sequence. */
 export function channelLayerNorm(g: Graph, x: Value, weight: Value, bias: Value): Value {
   const [, c] = x.shape
-  const y = normalize(g, x, [1])
+  const y = normalize(g, x, meanOver(g, [1]))
   return g.addOp(g.mul(y, g.reshape(weight, [c, 1])), g.reshape(bias, [c, 1]))
 }
 
-/** (x - mean) / sqrt(biased variance + eps) over `axes`. */
-function normalize(g: Graph, x: Value, axes: number[]): Value {
-  const centered = g.sub(x, g.reduceMean(x, axes))
-  const variance = g.reduceMean(g.mul(centered, centered), axes)
+/**
+ * The mean over `axes` (kept as size 1) as one single-axis mean after another, last axis first:
+ * one float32 sum over hundreds of thousands of values drifts by 1e-4 and more, and instance
+ * norms amplify that; per-axis sums stay short.
+ */
+export function meanOver(g: Graph, axes: number[]): (v: Value) => Value {
+  const order = [...axes].sort((a, b) => b - a)
+  return (v) => order.reduce((t, axis) => g.reduceMean(t, [axis]), v)
+}
+
+/** (x - mean) / sqrt(biased variance + eps), `mean` giving the groups (keepdims). */
+export function normalize(g: Graph, x: Value, mean: (v: Value) => Value): Value {
+  const centered = g.sub(x, mean(x))
+  const variance = mean(g.mul(centered, centered))
   return g.mul(centered, g.div(g.f32(1), g.sqrt(g.addOp(variance, g.f32(EPS)))))
 }
 

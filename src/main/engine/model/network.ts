@@ -7,7 +7,7 @@
 import type { Vec3 } from '../../../shared/types'
 import { Graph, type Value } from '../graph/builder'
 import { checkPatch, type NetworkConfig } from './config'
-import { channelLayerNorm, conv3d, flip, gelu, instanceNorm, perChannel, silu } from './layers'
+import { channelLayerNorm, conv3d, flip, gelu, instanceNorm, meanOver, normalize, perChannel, samePads, silu } from './layers'
 import { paramSpecs } from './params'
 
 export interface NetworkOptions {
@@ -41,23 +41,27 @@ export function buildNetwork(config: NetworkConfig, options: NetworkOptions): Gr
     if (taps.delete(name)) g.output(name, v)
     return v
   }
-  const net = { g, p, config, tap }
+  const net = { g, p, config, tap, batch: options.batch }
 
   const x = g.input(INPUT, 'float32', [options.batch, config.inChannels, ...options.patch])
   const outs = g.scope('vit', () => mambaEncoder(net, x))
+  // The U-Net side runs on planes (section "planes" below): its convs are 2D, which ONNX
+  // Runtime's CPU runs 1.3-1.6x faster than the same convs in 3D.
+  const planes = (v: Value) => toPlanes(g, v)
+  const volume = (name: string, v: Value) => (taps.has(name) ? tap(name, fromPlanes(g, v, options.batch)) : undefined, v)
   const C = config.featSize
-  const enc1 = tap('encoder1', g.scope('encoder1.layer', () => resBlock(net, x, config.inChannels, C[0])))
-  const enc2 = g.scope('encoder2.layer', () => resBlock(net, outs[0], C[0], C[1]))
-  const enc3 = g.scope('encoder3.layer', () => resBlock(net, outs[1], C[1], C[2]))
-  const enc4 = g.scope('encoder4.layer', () => resBlock(net, outs[2], C[2], C[3]))
-  const hidden = tap('encoder5', g.scope('encoder5.layer', () => resBlock(net, outs[3], C[3], config.hiddenSize)))
+  const enc1 = volume('encoder1', g.scope('encoder1.layer', () => resBlock(net, planes(x), config.inChannels, C[0])))
+  const enc2 = g.scope('encoder2.layer', () => resBlock(net, planes(outs[0]), C[0], C[1]))
+  const enc3 = g.scope('encoder3.layer', () => resBlock(net, planes(outs[1]), C[1], C[2]))
+  const enc4 = g.scope('encoder4.layer', () => resBlock(net, planes(outs[2]), C[2], C[3]))
+  const hidden = volume('encoder5', g.scope('encoder5.layer', () => resBlock(net, planes(outs[3]), C[3], config.hiddenSize)))
   const dec3 = g.scope('decoder5', () => upBlock(net, hidden, enc4))
   const dec2 = g.scope('decoder4', () => upBlock(net, dec3, enc3))
   const dec1 = g.scope('decoder3', () => upBlock(net, dec2, enc2))
-  const dec0 = tap('decoder2', g.scope('decoder2', () => upBlock(net, dec1, enc1)))
-  const top = tap('decoder1', g.scope('decoder1.layer', () => resBlock(net, dec0, C[0], C[0])))
-  const logits = g.scope('out.conv.conv', () => conv3d(g, top, p('out.conv.conv.weight'), p('out.conv.conv.bias')))
-  g.output(OUTPUT, g.sigmoid(logits))
+  const dec0 = volume('decoder2', g.scope('decoder2', () => upBlock(net, dec1, enc1)))
+  const top = volume('decoder1', g.scope('decoder1.layer', () => resBlock(net, dec0, C[0], C[0])))
+  const logits = g.scope('out.conv.conv', () => planeConv(net, top, 'out.conv.conv.weight', p('out.conv.conv.bias')))
+  g.output(OUTPUT, fromPlanes(g, g.sigmoid(logits), options.batch))
   if (taps.size) throw g.error(`unknown taps: ${[...taps].join(', ')}`)
   return g
 }
@@ -67,6 +71,7 @@ interface Net {
   p: (name: string) => Value
   config: NetworkConfig
   tap: (name: string, v: Value) => Value
+  batch: number
 }
 
 /** MambaEncoder (section 2.2): returns the four stage outputs for the U-Net skips. */
@@ -153,21 +158,69 @@ function mambaBranch(net: Net, x: Value, m: string, suffix: string): Value {
   return g.addOp(y, g.mul(u, perChannel(g, p(`${m}.D${suffix}`))))
 }
 
+// Planes: the U-Net's kernels are (1, k, k) and every block keeps the depth, so its tensors are
+// held as (B * D, C, H, W): a (B, C, D, H, W) volume with depth moved next to the batch. Convs
+// are then 2D, instance norms reduce over (D, H, W) as axes 1 and 3 of (B, D, C, H * W), and the
+// k = s = 2 transposed convs are a 1x1 conv plus a depth/pixel shuffle.
+
+/** (B, C, D, H, W) -> planes (B * D, C, H, W). */
+function toPlanes(g: Graph, v: Value): Value {
+  const [b, c, d, h, w] = v.shape
+  return g.reshape(c === 1 ? v : g.transpose(v, [0, 2, 1, 3, 4]), [b * d, c, h, w])
+}
+
+/** Planes (B * D, C, H, W) -> (B, C, D, H, W). */
+function fromPlanes(g: Graph, v: Value, batch: number): Value {
+  const [bd, c, h, w] = v.shape
+  const depthMajor = g.reshape(v, [batch, bd / batch, c, h, w])
+  return c === 1 ? g.reshape(depthMajor, [batch, 1, bd / batch, h, w]) : g.transpose(depthMajor, [0, 2, 1, 3, 4])
+}
+
+/** InstanceNorm of planes: per sample and channel over (D, H, W), i.e. axes 1 and 3 of (B, D, C, H * W). */
+function planeNorm(net: Net, v: Value): Value {
+  const { g, batch } = net
+  const [bd, c, h, w] = v.shape
+  const grouped = g.reshape(v, [batch, bd / batch, c, h * w])
+  return g.reshape(normalize(g, grouped, meanOver(g, [1, 3])), [bd, c, h, w])
+}
+
+/** A (Co, Ci, 1, k, k) conv3d weight applied to planes as a 2D conv with 'same' padding. */
+function planeConv(net: Net, v: Value, weight: string, bias: Value | null): Value {
+  const { g, p } = net
+  const w = p(weight)
+  const [co, ci, kz, ky, kx] = w.shape
+  if (kz !== 1) throw g.error(`${weight}: U-Net kernels must have depth 1 (the network keeps z per plane), got ${kz}`)
+  return g.conv(v, g.reshape(w, [co, ci, ky, kx]), bias, { pads: samePads([ky, kx]) })
+}
+
 /** MONAI UnetResBlock (kernel from the config, stride 1); conv3 shortcut only when cin != cout. */
 function resBlock(net: Net, x: Value, cin: number, cout: number): Value {
-  const { g, p } = net
+  const { g } = net
   const prefix = g.currentScope
   const lrelu = (v: Value) => g.leakyRelu(v, 0.01)
-  const o = instanceNorm(g, conv3d(g, lrelu(instanceNorm(g, conv3d(g, x, p(`${prefix}.conv1.conv.weight`), null))), p(`${prefix}.conv2.conv.weight`), null))
-  const r = cin === cout ? x : instanceNorm(g, conv3d(g, x, p(`${prefix}.conv3.conv.weight`), null))
+  const first = lrelu(planeNorm(net, planeConv(net, x, `${prefix}.conv1.conv.weight`, null)))
+  const o = planeNorm(net, planeConv(net, first, `${prefix}.conv2.conv.weight`, null))
+  const r = cin === cout ? x : planeNorm(net, planeConv(net, x, `${prefix}.conv3.conv.weight`, null))
   return lrelu(g.addOp(o, r))
 }
 
-/** MONAI UnetrUpBlock: ConvTranspose (k = s = 2), concat with the skip (upsampled first), res block. */
+/**
+ * MONAI UnetrUpBlock: ConvTranspose3d (kernel = stride = 2, no bias), concat with the skip
+ * (upsampled first), res block. The transposed conv on planes: a 1x1 conv to 8 * Co channels
+ * ordered (kz, Co, ky, kx), then ky and kx are moved beside H and W, and kz beside D.
+ */
 function upBlock(net: Net, x: Value, skip: Value): Value {
   const { g, p } = net
   const prefix = g.currentScope
-  const up = g.convTranspose(x, p(`${prefix}.transp_conv.conv.weight`), [2, 2, 2])
+  const w = p(`${prefix}.transp_conv.conv.weight`)
+  const [ci, co, kz, ky, kx] = w.shape
+  const [bd, , h, wd] = x.shape
+  const w1 = g.reshape(g.transpose(w, [2, 1, 3, 4, 0]), [kz * co * ky * kx, ci, 1, 1])
+  const y = g.conv(x, w1, null)
+  const n = bd * kz * co
+  const xs = g.transpose(g.reshape(y, [n * ky, kx, h, wd]), [0, 2, 3, 1])
+  const ys = g.transpose(g.reshape(xs, [n, ky, h, wd * kx]), [0, 2, 1, 3])
+  const up = g.reshape(ys, [bd * kz, co, h * ky, wd * kx])
   const cout = skip.shape[1]
   return g.scope('conv_block', () => resBlock(net, g.concat([up, skip], 1), 2 * cout, cout))
 }
