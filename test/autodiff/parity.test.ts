@@ -25,7 +25,7 @@ const out = mkdtempSync(join(tmpdir(), 'tu-grad-'))
 afterAll(() => rmSync(out, { recursive: true, force: true }))
 
 describe('gradients match PyTorch autograd on the tiny-a fixture (ORT CPU, native scan backward)', () => {
-  it('model grad writes targets, weights, loss and every parameter gradient, as accurate as float32 PyTorch', async () => {
+  it('model grad writes targets, weights, loss and every parameter gradient, as accurate as float32 PyTorch', { timeout: 300_000 }, async () => {
     const meta = JSON.parse(readFileSync(join(DIR, 'meta.json'), 'utf8')) as { n_keys: number; grads: { loss: number; params: string[] } }
     await writeGradientFiles(join(DIR, 'checkpoint.pth'), join(DIR, 'input.npy'), join(DIR, 'grads/labels.npy'), out)
     const read = (name: string) => readNpy(join(out, `${name}.npy`)).data as Float32Array

@@ -1,5 +1,9 @@
+import * as ort from 'onnxruntime-node'
 import { describe, expect, it } from 'vitest'
 import { selectiveScanBackward } from '../../src/main/engine/autodiff/scan'
+import { Graph } from '../../src/main/engine/graph/builder'
+import { emitModel, wholeGraph } from '../../src/main/engine/graph/emit'
+import { lower, selectiveScanGradParallel } from '../../src/main/engine/graph/lower'
 import { checkGradients, random } from './helpers'
 
 const spec = (b: number, di: number, l: number, n: number) => ({
@@ -38,6 +42,31 @@ describe('selective scan backward (native reverse-time kernel)', () => {
       }
     }
   })
+
+  for (const [tokens, maxBytes] of [[37, undefined], [64, 20_000], [1, undefined]] as const) {
+    it(`the standard-op form for GPU providers equals the native kernel (${tokens} tokens${maxBytes ? ', in channel groups' : ''})`, async () => {
+      const [b, di, n] = [2, 5, 16]
+      const g = new Graph()
+      const names = ['u', 'delta', 'A', 'B', 'C', 'dy'] as const
+      const shapes = { u: [b, di, tokens], delta: [b, di, tokens], A: [di, n], B: [b, n, tokens], C: [b, n, tokens], dy: [b, di, tokens] }
+      const ins = names.map((k) => g.input(k, 'float32', shapes[k]))
+      g.add('SelectiveScanGrad', ins).forEach((v, i) => g.output(['du', 'ddelta', 'dA', 'dB', 'dC'][i], g.op('Mul', [v, g.f32(1)])))
+      const lowered = lower(g, { SelectiveScanGrad: selectiveScanGradParallel(maxBytes) })
+      expect(lowered.nodes.some((x) => x.op === 'SelectiveScanGrad')).toBe(false)
+      const ranges = { u: [-1, 1], delta: [0.01, 1.5], A: [-6, -0.1], B: [-1, 1], C: [-1, 1], dy: [-1, 1] } as const
+      const feeds = Object.fromEntries(names.map((k, i) => [k, random(shapes[k].reduce((p, d) => p * d, 1), ...ranges[k], 40 + i)]))
+      const session = await ort.InferenceSession.create(emitModel(wholeGraph(lowered)).bytes)
+      const out = await session.run(Object.fromEntries(names.map((k) => [k, new ort.Tensor('float32', feeds[k], shapes[k])])))
+      const want = await selectiveScanBackward(feeds.u, feeds.delta, feeds.A, feeds.B, feeds.C, feeds.dy, { batch: b, channels: di, tokens, state: n })
+      for (const key of ['du', 'ddelta', 'dA', 'dB', 'dC'] as const) {
+        const got = out[key].data as Float32Array
+        const scale = want[key].reduce((m, v) => Math.max(m, Math.abs(v)), 0)
+        const diff = want[key].reduce((m, v, i) => Math.max(m, Math.abs(v - got[i])), 0)
+        expect(diff, key).toBeLessThanOrEqual(1e-4 * scale + 1e-7)
+      }
+      await session.release()
+    })
+  }
 
   it('refuses arrays that do not fit the dims', async () => {
     const { native } = await import('../../src/main/engine/native')

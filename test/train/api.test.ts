@@ -10,7 +10,7 @@ import { removeTempDirs, syntheticProject, tempDir } from './helpers'
 afterAll(removeTempDirs)
 
 describe('train API', () => {
-  it('start -> live loss events -> finished; versions, activate, rollback, export as safetensors and ONNX', async () => {
+  it('start -> live loss events -> finished; versions, activate, rollback, export as safetensors and ONNX', { timeout: 300_000 }, async () => {
     const dir = join(tempDir(), 'p')
     const t = await syntheticProject(dir, { shape: [16, 96, 96], seed: 6 })
     t.project.review([...new Set(t.labels)].slice(0, 4).filter((c) => t.project.fragmentsOf(c).length > 0))

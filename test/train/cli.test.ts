@@ -9,7 +9,7 @@ const run = (...args: string[]) => spawnSync(process.execPath, [BIN, ...args], {
 afterAll(removeTempDirs)
 
 describe('tokenunify train (built CLI)', () => {
-  it('fine-tunes a project and prints the new active version', async () => {
+  it('fine-tunes a project and prints the new active version', { timeout: 300_000 }, async () => {
     const dir = join(tempDir(), 'p')
     const t = await syntheticProject(dir, { shape: [16, 96, 96], seed: 8 })
     t.project.review([...new Set(t.labels)].slice(0, 3).filter((c) => t.project.fragmentsOf(c).length > 0))

@@ -31,7 +31,7 @@ function start(project: Awaited<ReturnType<typeof reviewedProject>>['project'], 
 }
 
 describe('fine-tuning job', () => {
-  it('trains on the corrections, records the run and a new active version with its parent and before/after metrics', async () => {
+  it('trains on the corrections, records the run and a new active version with its parent and before/after metrics', { timeout: 300_000 }, async () => {
     const { project } = await reviewedProject()
     const { job, reports } = start(project)
     const result = await job.result
@@ -60,7 +60,7 @@ describe('fine-tuning job', () => {
     expect(project.models.rollback().id).toBe(base.id)
   })
 
-  it('a cancelled run leaves the previous model active and no files behind', async () => {
+  it('a cancelled run leaves the previous model active and no files behind', { timeout: 300_000 }, async () => {
     const { project } = await reviewedProject()
     const { job } = start(
       project,
@@ -75,7 +75,7 @@ describe('fine-tuning job', () => {
     expect(readdirSync(join(project.dir, MODELS_DIR))).toEqual([project.models.list()[0].file])
   })
 
-  it('a run that fails part-way leaves the previous model active', async () => {
+  it('a run that fails part-way leaves the previous model active', { timeout: 300_000 }, async () => {
     const { project } = await reviewedProject()
     const { job } = start(
       project,

@@ -31,7 +31,7 @@ describe('training-step graphs', () => {
     expect(all.step.nodes.filter((n) => n.op === 'SelectiveScanGrad').length).toBe(24)
   })
 
-  it('one decoder step: the loss and moments agree with the gradient graph, the update is AdamW', async () => {
+  it('one decoder step: the loss and moments agree with the gradient graph, the update is AdamW', { timeout: 300_000 }, async () => {
     const checkpoint = await loadCheckpoint(join(DIR, 'checkpoint.pth'))
     const input = readNpy(join(DIR, 'input.npy')).data as Float32Array
     const labels = readNpy(join(DIR, 'grads/labels.npy')).data as Uint32Array

@@ -97,6 +97,55 @@ export function selectiveScanParallel(maxBytes = 256 * 2 ** 20): Rule {
   }
 }
 
+/**
+ * The selective scan's backward (SelectiveScanGrad, autodiff/rules.ts) from standard ops, for GPU
+ * providers: the states h from the parallel prefix as in the forward, the state adjoint
+ * g_t = dy_t C_t + a_{t+1} g_{t+1} from the same prefix run on the reversed sequence, then
+ * du, ddelta, dA, dB, dC as products and sums of them (native/src/scan_backward.cc has the math).
+ * Channels go in groups as in the forward; dB and dC add up over the groups.
+ */
+export function selectiveScanGradParallel(maxBytes = 256 * 2 ** 20): Rule {
+  return (g, _node, [u, delta, A, Bm, Cm, dy]) => {
+    const [b, di, l] = u.shape
+    const n = A.shape[1]
+    const groups = Math.min(di, Math.ceil((b * di * n * l * 4 * 3) / maxBytes))
+    const per = Math.ceil(di / groups)
+    const perState = (v: Value) => g.reshape(v, [b, 1, n, l])
+    const reverse = (v: Value) => g.slice(v, [l - 1], [-l - 1], [3], [-1])
+    const du: Value[] = []
+    const ddelta: Value[] = []
+    const dA: Value[] = []
+    let dB: Value | null = null
+    let dC: Value | null = null
+    for (let d0 = 0; d0 < di; d0 += per) {
+      const d1 = Math.min(di, d0 + per)
+      const c = d1 - d0
+      const part = (v: Value, axis: number) => (groups === 1 ? v : g.slice(v, [d0], [d1], [axis]))
+      const [uu, dd, AA, gy] = [part(u, 1), part(delta, 1), part(A, 0), part(dy, 1)]
+      const tokens = (v: Value) => g.reshape(v, [b, c, 1, l])
+      const Ac = g.reshape(AA, [c, n, 1])
+      const a = g.exp(g.mul(tokens(dd), Ac))
+      const h = linearRecurrence(g, a, g.mul(tokens(g.mul(dd, uu)), perState(Bm)))
+      // a_{t+1}, with anything at the last token (no successor to carry from).
+      const next = l === 1 ? a : g.concat([g.slice(a, [1], [l], [3]), g.slice(a, [l - 1], [l], [3])], 3)
+      const adj = reverse(linearRecurrence(g, reverse(next), reverse(g.mul(tokens(gy), perState(Cm)))))
+      const zero = g.op('Expand', [g.f32(0)], { shape: [b, c, n, 1] })
+      const before = l === 1 ? zero : g.concat([zero, g.slice(h, [0], [l - 1], [3])], 3)
+      const gah = g.mul(g.mul(adj, before), a)
+      const gB = g.reduceSum(g.mul(adj, perState(Bm)), [2], false)
+      du.push(g.mul(dd, gB))
+      ddelta.push(g.addOp(g.reduceSum(g.mul(gah, Ac), [2], false), g.mul(uu, gB)))
+      dA.push(g.reduceSum(g.mul(gah, tokens(dd)), [0, 3], false))
+      const pB = g.reduceSum(g.mul(adj, tokens(g.mul(dd, uu))), [1], false)
+      const pC = g.reduceSum(g.mul(h, tokens(gy)), [1], false)
+      dB = dB ? g.addOp(dB, pB) : pB
+      dC = dC ? g.addOp(dC, pC) : pC
+    }
+    const join = (vs: Value[], axis: number) => (vs.length === 1 ? vs[0] : g.concat(vs, axis))
+    return [join(du, 1), join(ddelta, 1), join(dA, 0), dB!, dC!]
+  }
+}
+
 /** h_t = a_t * h_{t-1} + b_t along the last axis of (B, Di, N, T), h_{-1} = 0. */
 function linearRecurrence(g: Graph, a: Value, b: Value): Value {
   const lead = a.shape.slice(0, -1)
@@ -169,7 +218,13 @@ export type Provider = 'cpu' | 'webgpu' | 'cuda'
  */
 export const LOWERINGS: Record<Provider | 'portable', Lowering> = {
   cpu: { Softplus: softplusAsWhere, ConvTranspose: convTransposeAsConv },
-  webgpu: { SelectiveScan: selectiveScanParallel(), ConvTranspose: convTransposeAsConv, ReduceMean: reduceInTwoSteps, ReduceSum: reduceInTwoSteps },
-  cuda: { SelectiveScan: selectiveScanParallel() },
-  portable: { SelectiveScan: selectiveScanParallel(), Softplus: softplusAsWhere },
+  webgpu: {
+    SelectiveScan: selectiveScanParallel(),
+    ConvTranspose: convTransposeAsConv,
+    ReduceMean: reduceInTwoSteps,
+    ReduceSum: reduceInTwoSteps,
+    SelectiveScanGrad: selectiveScanGradParallel(),
+  },
+  cuda: { SelectiveScan: selectiveScanParallel(), SelectiveScanGrad: selectiveScanGradParallel() },
+  portable: { SelectiveScan: selectiveScanParallel(), Softplus: softplusAsWhere, SelectiveScanGrad: selectiveScanGradParallel() },
 }
