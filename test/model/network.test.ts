@@ -35,7 +35,7 @@ describe('TokenUnify network on the CPU provider reproduces the official PyTorch
     const { out, expected } = await runFixture('tiny-a', taps)
     expect(maxDiff(out.get(OUTPUT)!, expected('output.npy'))).toBeLessThanOrEqual(1e-4)
     // Module outputs before the final sigmoid are O(1-10) and pass through instance norms.
-    for (const tap of taps) expect(maxDiff(out.get(tap)!, expected(`intermediates/${tap}.npy`)), tap).toBeLessThan(2e-3)
+    for (const tap of taps) expect(maxDiff(out.get(tap)!, expected(`intermediates/${tap}.npy`)), tap).toBeLessThan(1e-3)
   })
   // tiny-b (16x160x160, module.-prefixed keys) runs through `tokenunify infer` in test/infer/cli.test.ts.
 })
