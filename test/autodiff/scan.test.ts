@@ -53,7 +53,7 @@ describe('selective scan backward (native reverse-time kernel)', () => {
       g.add('SelectiveScanGrad', ins).forEach((v, i) => g.output(['du', 'ddelta', 'dA', 'dB', 'dC'][i], g.op('Mul', [v, g.f32(1)])))
       const lowered = lower(g, { SelectiveScanGrad: selectiveScanGradParallel(maxBytes) })
       expect(lowered.nodes.some((x) => x.op === 'SelectiveScanGrad')).toBe(false)
-      const ranges = { u: [-1, 1], delta: [0.01, 1.5], A: [-6, -0.1], B: [-1, 1], C: [-1, 1], dy: [-1, 1] } as const
+      const ranges: Record<string, [number, number]> = { u: [-1, 1], delta: [0.01, 1.5], A: [-6, -0.1], B: [-1, 1], C: [-1, 1], dy: [-1, 1] }
       const feeds = Object.fromEntries(names.map((k, i) => [k, random(shapes[k].reduce((p, d) => p * d, 1), ...ranges[k], 40 + i)]))
       const session = await ort.InferenceSession.create(emitModel(wholeGraph(lowered)).bytes)
       const out = await session.run(Object.fromEntries(names.map((k) => [k, new ort.Tensor('float32', feeds[k], shapes[k])])))
