@@ -3,10 +3,12 @@
 // and the edits (merge, split with seeds, paint, undo/redo, review, bookmark), persisted across a
 // page reload and a server restart. Screenshots go to test-results/.
 import assert from 'node:assert/strict'
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { after, before, test } from 'node:test'
 import { join } from 'node:path'
+import FileSystemStore from '@zarrita/storage/fs'
+import * as zarr from 'zarrita'
 import { RESULTS, launchBrowser, pixelAt, startApp } from './harness.mjs'
 
 let app
@@ -17,14 +19,13 @@ const work = mkdtempSync(join(tmpdir(), 'tokenunify-e2e-'))
 const projectDir = join(work, 'demo')
 
 /**
- * Affinities for the demo from its raw image, the way a membrane detector would see it: a link
- * is as strong as the darker of its two voxels (membranes are dark). Written as (3, z, y, x) uint8.
+ * Affinities for the demo from its raw image (the project's Zarr source), the way a membrane
+ * detector would see it: a link is as strong as the darker of its two voxels (membranes are
+ * dark). Written as (3, z, y, x) uint8 .npy.
  */
-function writeAffinities(rawNpy, out) {
-  const buf = readFileSync(rawNpy)
-  const headerLength = buf.readUInt16LE(8)
-  const [Z, Y, X] = /\((\d+), (\d+), (\d+)\)/.exec(buf.subarray(10, 10 + headerLength).toString('latin1')).slice(1).map(Number)
-  const raw = buf.subarray(10 + headerLength)
+async function writeAffinities(rawZarr, out) {
+  const { data: raw, shape } = await zarr.get(await zarr.open(new FileSystemStore(rawZarr), { kind: 'array' }))
+  const [Z, Y, X] = shape
   const n = Z * Y * X
   const aff = new Uint8Array(3 * n)
   const level = (v) => Math.max(0, Math.min(255, Math.round(((v - 70) / 80) * 255)))
@@ -236,7 +237,7 @@ test('Run segmentation (affinities from a file) makes the project segmentation; 
   await page.keyboard.press('z')
   await page.keyboard.press('z')
   const affinities = join(work, 'affinities.npy')
-  writeAffinities(join(projectDir, 'demo-raw.npy'), affinities)
+  await writeAffinities(join(projectDir, 'demo-raw.zarr'), affinities)
   await page.getByTestId('segment-source').selectOption('file')
   await page.getByTestId('affinities-path').fill(affinities)
   await page.getByTestId('run-segmentation').click()
@@ -390,6 +391,8 @@ test('after a server restart the project folder holds every edit', async () => {
   assert.match(await page.getByTestId('project-stats').textContent(), /1 reviewed/)
   // The project's own volumes come back: its raw source and the fragments in its cache.
   await page.waitForFunction(() => window.__studio.segmentation.summary !== null && window.__studio.view.shape !== null, null, { timeout: 60_000 })
+  assert.match(await page.getByTestId('volume-info').textContent(), /48 × 512 × 512 voxels · 40 × 8 × 8 nm/)
+  assert.match(await page.getByTestId('image-layer').inputValue(), /.+/)
   assert.deepEqual(await persisted(), saved)
   await page.screenshot({ path: join(RESULTS, 'proofread-restarted.png') })
   assert.deepEqual(errors, [])

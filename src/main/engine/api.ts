@@ -14,8 +14,8 @@ import type { AppInfo, AppMode, ProjectInfo, VolumeInfo } from '../../shared/typ
 import { volumeHistogram } from './io/histogram'
 import { openVolume, probeVolume } from './io/open'
 import { defaultWindowOf, setWindow, windowOf } from './io/window'
-import { writeNpy } from './io/npy'
 import { syntheticVolume } from './io/synthetic'
+import { writeVolume } from './io/write'
 import type { VolumeSource } from './io/volume'
 import { modelHandlers } from './infer/handlers'
 import { JobRunner } from './jobs/runner'
@@ -217,8 +217,9 @@ export class Engine {
     const demo = syntheticVolume({ shape: DEMO_SHAPE, seed: DEMO_SEED })
     const folder = dir ?? mkdtempSync(join(tmpdir(), 'tokenunify-demo-'))
     await this.useProject(createProject(folder))
-    const rawFile = join(folder, 'demo-raw.npy')
-    writeNpy(rawFile, demo.raw.data as Uint8Array, demo.raw.shape)
+    // Zarr keeps the voxel size, so the project reopens with the right aspect.
+    const rawFile = join(folder, 'demo-raw.zarr')
+    await writeVolume(rawFile, demo.raw.data, demo.raw.shape, 'uint8', { voxelSize: demo.voxelSize })
     const project = this.project as Project
     await project.sources.add(rawFile, 'raw')
     return { image: this.addVolume(demo.raw), labels: this.addVolume(demo.labels), project: project.info() }

@@ -61,8 +61,8 @@ async function showProject(): Promise<void> {
     }
     await volumes.refresh()
   }
-  await useSegmentationStore().refresh()
   await volumes.showDefault()
+  await useSegmentationStore().refresh()
 }
 
 /** After a start or a page reload. */

@@ -176,7 +176,7 @@ export class Viewer {
       this.requestRender()
       return
     }
-    this.voxelSize = info.voxelSize ?? [1, 1, 1]
+    this.voxelSize = image?.info.voxelSize ?? labels?.info.voxelSize ?? [1, 1, 1]
     this.uniforms.voxelSize.value = toWorld([1, 1, 1], this.voxelSize)
     // Mesh vertices sit at voxel index x voxel size; voxel centres are half a voxel further.
     this.meshGroup.position.copy(toWorld([0.5, 0.5, 0.5], this.voxelSize))

@@ -48,10 +48,7 @@ export const useSegmentationStore = defineStore('segmentation', () => {
     if (!summary.value) return
     threshold.value = summary.value.threshold
     const volumes = useVolumesStore()
-    if (volumes.labelsId !== summary.value.fragments.id) {
-      await volumes.refresh()
-      await volumes.show(volumes.imageId, summary.value.fragments.id)
-    }
+    if (volumes.labelsId !== summary.value.fragments.id) await volumes.showOpened(summary.value.fragments)
   }
 
   async function run(options: RunOptions) {

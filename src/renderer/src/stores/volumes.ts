@@ -83,19 +83,23 @@ export const useVolumesStore = defineStore('volumes', () => {
     const sameSpace = previous !== null && info !== null && previous.shape.join() === info.shape.join()
     imageId.value = img?.id ?? null
     labelsId.value = lab?.id ?? null
-    if (info && !sameSpace) view.reset(info.shape, info.voxelSize ?? [1, 1, 1], fitTo)
+    if (info && !sameSpace) view.reset(info.shape, img?.voxelSize ?? lab?.voxelSize ?? [1, 1, 1], fitTo)
     if (img && img.id !== histogramOf) await autoContrast(img)
   }
 
-  /** Shows a volume just opened, with the shown volume of the other kind when it has the same shape. */
+  /**
+   * Shows a volume just opened with a volume of the other kind of the same shape: the one shown,
+   * else the first open one.
+   */
   async function showOpened(info: VolumeInfo) {
     await refresh()
-    const same = (id: string | null) => {
-      const other = all.value.find((v) => v.id === id)
-      return other && other.shape.join() === info.shape.join() ? other.id : null
+    const partner = (shown: string | null, candidates: VolumeInfo[]) => {
+      const fits = (v: VolumeInfo | undefined) => v !== undefined && v.shape.join() === info.shape.join()
+      const current = all.value.find((v) => v.id === shown)
+      return fits(current) ? (current as VolumeInfo).id : (candidates.find(fits)?.id ?? null)
     }
-    if (isLabelVolume(info)) await show(same(imageId.value), info.id)
-    else await show(info.id, same(labelsId.value))
+    if (isLabelVolume(info)) await show(partner(imageId.value, images.value), info.id)
+    else await show(info.id, partner(labelsId.value, segmentations.value))
   }
 
   /** Shows the first image and a segmentation of its shape, when nothing is shown yet. */
