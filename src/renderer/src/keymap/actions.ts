@@ -3,6 +3,7 @@ import { VIEW_ALONG } from '../render/geometry'
 import { useAppStore } from '../stores/app'
 import { useSegmentsStore } from '../stores/segments'
 import { useToolsStore } from '../stores/tools'
+import { useTrainingStore } from '../stores/training'
 import { useViewStore } from '../stores/view'
 import { useEditor } from '../tools/editor'
 import { keymap, type ActionHandler } from './keymap'
@@ -55,6 +56,7 @@ export function registerActions(): () => void {
     'edit.undo': { run: () => void editor.undo() },
     'edit.redo': { run: () => void editor.redo() },
     'help.toggle': { run: () => (app.helpOpen = !app.helpOpen) },
+    'train.show': { run: () => useTrainingStore().shown++ },
   }
   const off = Object.entries(actions).map(([name, handler]) => keymap.register(name, handler))
   return () => off.forEach((f) => f())

@@ -43,6 +43,7 @@ export const BINDINGS: readonly BindingSpec[] = [
   { action: 'lock.toggle', label: 'Lock selected segments (without review)', group: 'Editing', keys: ['Shift+L'] },
   { action: 'edit.undo', label: 'Undo', group: 'Editing', keys: ['Ctrl+Z'] },
   { action: 'edit.redo', label: 'Redo', group: 'Editing', keys: ['Ctrl+Shift+Z', 'Ctrl+Y'] },
+  { action: 'train.show', label: 'Fine-tune on my corrections', group: 'General', keys: ['Ctrl+T'] },
   { action: 'help.toggle', label: 'Show / hide this help', group: 'General', keys: ['H', '?'] },
 ]
 
