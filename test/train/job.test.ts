@@ -39,6 +39,10 @@ describe('fine-tuning job', () => {
     expect(reports.every((r) => Number.isFinite(r.loss) && r.loss > 0)).toBe(true)
     const run = project.training.get(result.runId)
     expect(run.state).toBe('done')
+    // The run says what it learnt from: six reviewed segments, one of them held out.
+    const corrections = run.settings.corrections as { reviewed: number[]; heldOut: number[]; lastEdit: number }
+    expect([corrections.reviewed.length, corrections.heldOut.length]).toEqual([5, 1])
+    expect(corrections.lastEdit).toBe(project.history({ limit: 1 })[0].id)
     expect(project.training.lossCurve(result.runId).map((p) => p.step)).toEqual([1, 2, 3, 4])
     const versions = project.models.list()
     expect(versions.map((v) => v.name)).toEqual(['bundled default', 'fine-tuned (decoder, 4 steps, run 1)'])

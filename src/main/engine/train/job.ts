@@ -99,16 +99,30 @@ export interface TrainListener {
 
 export async function trainOnCorrections(project: Project, settings: TrainSettings, ctx: JobContext, listener: TrainListener = {}): Promise<TrainResult> {
   const base = activeVersion(project)
-  const run = project.training.start({ ...settings }, base.id)
+  const { image, fragments } = await projectVolumes(project)
+  let trainer: Trainer | null = null
+  let data: CorrectionData
+  try {
+    ctx.progress(0, 'reading corrections')
+    data = await CorrectionData.open(project, image, fragments, { heldOutShare: settings.heldOutShare, seed: settings.seed })
+    if (data.train.length === 0) throw new StudioError('conflict', 'no corrections to train on: review some segments (or merge/split) first')
+  } catch (err) {
+    await Promise.all([image.close(), fragments.close()])
+    throw err
+  }
+  // The run records what it learns from: the corrections as of the newest edit.
+  const corrections = {
+    lastEdit: project.history({ limit: 1 })[0]?.id ?? 0,
+    reviewed: data.train.filter((c) => c.kind === 'reviewed').map((c) => c.segment),
+    heldOut: data.heldOut.map((c) => c.segment),
+    merges: data.train.filter((c) => c.kind === 'merge').length,
+    splits: data.train.filter((c) => c.kind === 'split').length,
+  }
+  const run = project.training.start({ ...settings, corrections }, base.id)
   listener.run?.(run.id)
   const partial = join(project.dir, MODELS_DIR, `run-${run.id}.partial.safetensors`)
   const final = `run-${run.id}-${settings.scope}.safetensors`
-  const { image, fragments } = await projectVolumes(project)
-  let trainer: Trainer | null = null
   try {
-    ctx.progress(0, 'reading corrections')
-    const data = await CorrectionData.open(project, image, fragments, { heldOutShare: settings.heldOutShare, seed: settings.seed })
-    if (data.train.length === 0) throw new StudioError('conflict', 'no corrections to train on: review some segments (or merge/split) first')
     const region = await heldOutRegion(project, image, fragments, data.heldOut)
     const score = (file: string) => (region ? scoreModel(region, file, { provider: settings.provider, threads: settings.threads }) : Promise.resolve(null))
     ctx.progress(0.01, 'scoring the current model on the held-out corrections')
