@@ -6,7 +6,7 @@
  */
 import { StudioError } from '../../../shared/errors'
 import type { Graph, Node, Value } from '../graph/builder'
-import { RULES } from './rules'
+import { RULES, zeros } from './rules'
 
 const sameShape = (a: Value, b: Value) => a.shape.length === b.shape.length && a.shape.every((d, i) => d === b.shape[i])
 
@@ -51,7 +51,7 @@ export function gradients(g: Graph, seeds: readonly [Value, Value][], wrt: reado
       rule(
         g,
         node,
-        node.outputs.map((o, k) => dys[k] ?? g.op('Expand', [g.f32(0)], { shape: [...o.shape] })),
+        node.outputs.map((o, k) => dys[k] ?? zeros(g, o.shape)),
         wants,
       ),
     )
@@ -60,5 +60,5 @@ export function gradients(g: Graph, seeds: readonly [Value, Value][], wrt: reado
       if (wants[k] && d) accumulate(v, d)
     })
   }
-  return wrt.map((v) => full(v) ?? g.op('Expand', [g.f32(0)], { shape: [...v.shape] }))
+  return wrt.map((v) => full(v) ?? zeros(g, v.shape))
 }
