@@ -21,7 +21,7 @@ import { createEngine, type Engine } from '../src/main/engine/api'
 import { writeNpy } from '../src/main/engine/io/npy'
 import { syntheticVolume } from '../src/main/engine/io/synthetic'
 import { evaluate } from '../src/main/engine/segment'
-import { seededRandom } from '../src/main/engine/train/corrections'
+import { seededRandom } from '../src/main/engine/random'
 
 const { values } = parseArgs({
   options: {

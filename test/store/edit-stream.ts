@@ -3,6 +3,7 @@
  * note, undo, redo) over a synthetic project: the same seed gives the same operations, so a test
  * can rebuild exactly the state after any number of committed operations.
  */
+import { seededRandom } from '../../src/main/engine/random'
 import type { EditRecord, Vec3 } from '../../src/shared/types'
 import type { Project } from '../../src/main/engine/store/project'
 import { makeProject } from './helpers'
@@ -18,16 +19,6 @@ export function baseLabel(v: number): number {
   return (Math.floor(v / 7) % STREAM.fragments) + 1
 }
 
-export function rng(seed = STREAM.seed): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
 
 /**
  * Runs one operation; returns what it committed (undo/redo return the edit they changed), or
@@ -72,3 +63,5 @@ export function step(p: Project, random: () => number): EditRecord | null {
   if (r < 0.9) return p.undo()
   return p.redo()
 }
+
+export const rng = (seed = STREAM.seed): (() => number) => seededRandom(seed)

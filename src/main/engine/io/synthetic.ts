@@ -12,6 +12,7 @@
  * few mitochondria, each drawn only inside its own cell. Then per-section brightness, an in-plane
  * blur (the beam) and noise. Everything follows from the seed.
  */
+import { seededRandom } from '../random'
 import type { Vec3 } from '../../../shared/types'
 import { ArrayVolume } from './volume'
 
@@ -64,17 +65,6 @@ function mix(h: number, v: number): number {
 
 const unit = (a: number, b: number, c = 0, d = 0, e = 0) => hash(a, b, c, d, e) / 4294967296
 
-/** Sequential generator (mulberry32) for streams of numbers (noise, vesicle placement). */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
 
 /** Smooth value noise in [-1, 1] on a unit lattice; `key` picks an independent field. */
 function valueNoise(key: number, z: number, y: number, x: number): number {
@@ -319,7 +309,7 @@ export function syntheticVolume(options: SyntheticOptions): SyntheticVolume {
   const gh = Math.ceil(height / WARP_STEP) + 2
   const gw = Math.ceil(width / WARP_STEP) + 2
   const warp = new Float32Array(gh * gw * 3)
-  const rand = mulberry32(hash(seed, 4))
+  const rand = seededRandom(hash(seed, 4))
   const mitochondria = placeMitochondria(seed, options.shape, vy)
 
   for (let z = 0; z < depth; z++) {
@@ -423,7 +413,7 @@ interface Mitochondrion {
 
 /** Mitochondria as 3D ellipsoids (about 0.15 per µm² of section), so they run through several sections. */
 function placeMitochondria(seed: number, [depth, h, w]: Vec3, nmPerPixel: number): Mitochondrion[] {
-  const rand = mulberry32(hash(seed, 5))
+  const rand = seededRandom(hash(seed, 5))
   const count = Math.round(0.15 * ((h * w * nmPerPixel * nmPerPixel) / 1e6) * Math.max(1, depth / 8))
   return Array.from({ length: count }, () => {
     const ry = (60 + 40 * rand()) / nmPerPixel

@@ -7,21 +7,11 @@
 import type { Tensor } from './checkpoint'
 import type { NetworkConfig } from './config'
 import { paramSpecs } from './params'
+import { seededRandom } from '../random'
 
-/** mulberry32: small, fast, good enough for initial weights. */
-function random(seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
 
 export function initialWeights(config: NetworkConfig, seed = 0): Map<string, Tensor> {
-  const next = random(seed)
+  const next = seededRandom(seed)
   const uniform = (n: number, bound: number) => Float32Array.from({ length: n }, () => (2 * next() - 1) * bound)
   const specs = paramSpecs(config)
   const shapes = new Map(specs.map((s) => [s.name, s.shape]))

@@ -14,6 +14,7 @@
 import { StudioError } from '../../../shared/errors'
 import type { Box3, Vec3 } from '../../../shared/types'
 import type { VolumeSource } from '../io/volume'
+import { seededRandom } from '../random'
 import type { Project } from '../store/project'
 import type { Sample } from './trainer'
 import { weightBinaryRatio } from './targets'
@@ -43,17 +44,6 @@ interface Region {
   inside: Uint8Array
 }
 
-/** Seeded uniform numbers in [0, 1) (mulberry32). */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
 
 export class CorrectionData {
   readonly train: Correction[]
