@@ -290,11 +290,13 @@ const elementwise =
 
 export const RULES: Record<OpName, GradRule | null> = {
   Add: (g, { inputs: [a, b] }, [dy]) => [unbroadcast(g, dy, a.shape), unbroadcast(g, dy, b.shape)],
-  Sub: (g, { inputs: [a, b] }, [dy], wants) => [unbroadcast(g, dy, a.shape), wants[1] ? unbroadcast(g, g.neg(dy), b.shape) : null],
-  Mul: (g, { inputs: [a, b] }, [dy], wants) => [
-    wants[0] ? unbroadcast(g, g.mul(dy, b), a.shape) : null,
-    wants[1] ? unbroadcast(g, g.mul(dy, a), b.shape) : null,
-  ],
+  // Negated after the sum, on the smaller tensor.
+  Sub: (g, { inputs: [a, b] }, [dy], wants) => [unbroadcast(g, dy, a.shape), wants[1] ? g.neg(unbroadcast(g, dy, b.shape)) : null],
+  Mul: (g, { inputs: [a, b] }, [dy], wants) => {
+    // x * x (a variance): one product instead of two summed.
+    if (a === b) return [g.mul(g.mul(dy, a), g.f32(2)), null]
+    return [wants[0] ? unbroadcast(g, g.mul(dy, b), a.shape) : null, wants[1] ? unbroadcast(g, g.mul(dy, a), b.shape) : null]
+  },
   // d(a/b)/db = -a/b^2 = -y/b
   Div: (g, { inputs: [a, b], outputs: [y] }, [dy], wants) => [
     wants[0] ? unbroadcast(g, g.div(dy, b), a.shape) : null,
