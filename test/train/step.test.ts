@@ -15,18 +15,20 @@ describe('training-step graphs', () => {
     const patch: [number, number, number] = [16, 80, 80]
     const head = trainingStepGraphs(config, { patch, batch: 1, scope: 'head' })
     expect(head.trainable.map((p) => p.name)).toEqual(['out.conv.conv.weight', 'out.conv.conv.bias'])
-    // decoder1's output is the only feature: the head step is one 1x1x1 conv, loss and update.
-    expect(head.featureSpecs.map((f) => f.shape)).toEqual([[1, 8, 16, 80, 80]])
+    const sizes = (specs: { shape: readonly number[] }[]) => specs.map((f) => f.shape.reduce((a, b) => a * b, 1)).sort((a, b) => a - b)
+    // decoder1's output (8 channels at full resolution, in whatever layout the network keeps it)
+    // is the only feature: the head step is one 1x1x1 conv, loss and update.
+    expect(sizes(head.featureSpecs)).toEqual([8 * 16 * 80 * 80])
     const decoder = trainingStepGraphs(config, { patch, batch: 1, scope: 'decoder' })
     expect(decoder.trainable.every((p) => p.name.startsWith('decoder') || p.name.startsWith('out.'))).toBe(true)
     // encoder1..4 (the skips) and encoder5 (the bottleneck) are computed once per sample.
-    expect(decoder.featureSpecs.map((f) => f.shape).sort()).toEqual(
-      [[1, 8, 16, 80, 80], [1, 16, 8, 40, 40], [1, 32, 4, 20, 20], [1, 64, 2, 10, 10], [1, 128, 1, 5, 5]].sort(),
-    )
+    expect(sizes(decoder.featureSpecs)).toEqual([128 * 1 * 5 * 5, 64 * 2 * 10 * 10, 32 * 4 * 20 * 20, 16 * 8 * 40 * 40, 8 * 16 * 80 * 80])
     expect(decoder.featureSpecs.every((f) => f.perSample)).toBe(true)
     expect(decoder.step.nodes.some((n) => n.op === 'SelectiveScan')).toBe(false)
     const all = trainingStepGraphs(config, { patch, batch: 1, scope: 'all' })
     expect(all.features).toBeNull()
+    expect(all.step.inputs.some((v) => v.name === 'input')).toBe(true)
+    expect(decoder.step.inputs.some((v) => v.name === 'input')).toBe(false)
     expect(all.trainable.length).toBe(291)
     expect(all.step.nodes.filter((n) => n.op === 'SelectiveScanGrad').length).toBe(24)
   })

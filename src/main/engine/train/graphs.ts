@@ -14,7 +14,7 @@ import type { Vec3 } from '../../../shared/types'
 import { gradients } from '../autodiff/gradients'
 import { Graph, type Node, type Value } from '../graph/builder'
 import type { NetworkConfig } from '../model/config'
-import { buildNetwork, INPUT, OUTPUT } from '../model/network'
+import { buildNetwork, OUTPUT } from '../model/network'
 import { paramSpecs, type ParamSpec } from '../model/params'
 
 export type Scope = 'head' | 'decoder' | 'all'
@@ -112,11 +112,11 @@ export function adamScalars(t: number, lr: number): Record<string, Float32Array>
 export interface StepGraphs {
   scope: Scope
   trainable: ParamSpec[]
-  /** Computes the features from `input` with frozen weights; null when the step graph takes `input` itself. */
+  /** Computes the features from `input` with frozen weights; null when nothing is frozen. */
   features: Graph | null
   /** Features: name, shape, and whether it depends on the sample (else computed once). */
   featureSpecs: { name: string; shape: readonly number[]; perSample: boolean }[]
-  /** Inputs: features (or `input`), target, weight, AdamW scalars, w:/m:/v: per trainable weight. */
+  /** Inputs: features, `input` when anything still reads it, target, weight, AdamW scalars, w:/m:/v: per trainable weight. */
   step: Graph
 }
 
@@ -129,27 +129,40 @@ export function trainingStepGraphs(config: NetworkConfig, options: PatchOptions 
   const full = buildNetwork(config, options)
   const trainable = trainableParams(config, options.scope)
   const trainableIds = new Set(trainable.map((p) => full.params.get(p.name)!.id))
-  // Values that change when the trainable weights do.
+  // Live values change with the trainable weights; heavy ones are work on frozen weights (the
+  // frozen part, run once per sample); the rest only rearranges the input and runs where needed.
   const live = new Set<number>(trainableIds)
-  for (const node of full.nodes) if (node.inputs.some((v) => live.has(v.id))) for (const v of node.outputs) live.add(v.id)
-
-  // Frozen values read by live nodes: the cut. Constants and frozen weights are not features.
+  const heavy = new Set<number>()
+  for (const v of full.params.values()) if (!trainableIds.has(v.id)) heavy.add(v.id)
+  const dependsOnInput = new Set<number>(full.inputs.map((v) => v.id))
+  for (const node of full.nodes) {
+    const set = node.inputs.some((v) => live.has(v.id)) ? live : node.inputs.some((v) => heavy.has(v.id)) ? heavy : null
+    for (const v of node.outputs) {
+      set?.add(v.id)
+      if (node.inputs.some((i) => dependsOnInput.has(i.id))) dependsOnInput.add(v.id)
+    }
+  }
+  // The step computes what the loss needs back to the frozen work's results: the cut.
+  const needed = new Set<number>()
+  const stack = [full.outputs.get(OUTPUT)!]
+  while (stack.length) {
+    const v = stack.pop()!
+    if (v.source.kind !== 'node' || heavy.has(v.id) || needed.has(v.source.node.id)) continue
+    needed.add(v.source.node.id)
+    stack.push(...v.source.node.inputs)
+  }
+  const stepNodes = full.nodes.filter((n) => needed.has(n.id))
   const cut: Value[] = []
   const seen = new Set<number>()
-  for (const node of full.nodes) {
-    if (!node.outputs.some((v) => live.has(v.id))) continue
+  for (const node of stepNodes) {
     for (const v of node.inputs) {
-      if (live.has(v.id) || seen.has(v.id) || v.source.kind === 'const' || v.source.kind === 'param') continue
+      if (!heavy.has(v.id) || seen.has(v.id) || v.source.kind === 'param') continue
       seen.add(v.id)
       cut.push(v)
     }
   }
-  const dependsOnInput = new Set<number>(full.inputs.map((v) => v.id))
-  for (const node of full.nodes) if (node.inputs.some((v) => dependsOnInput.has(v.id))) for (const v of node.outputs) dependsOnInput.add(v.id)
-
-  const onlyInput = cut.length === 1 && cut[0].source.kind === 'input'
   let features: Graph | null = null
-  if (!onlyInput) {
+  if (cut.length > 0) {
     features = new Graph()
     const copy = copier(full, features, new Set())
     for (const v of full.inputs) copy.bind(v, features.input(v.name, v.dtype, v.shape))
@@ -159,13 +172,14 @@ export function trainingStepGraphs(config: NetworkConfig, options: PatchOptions 
 
   const step = new Graph()
   const copy = copier(full, step, trainableIds)
-  cut.forEach((v, k) => copy.bind(v, step.input(onlyInput ? INPUT : featureName(k), v.dtype, v.shape)))
+  for (const v of full.inputs) if (stepNodes.some((n) => n.inputs.includes(v))) copy.bind(v, step.input(v.name, v.dtype, v.shape))
+  cut.forEach((v, k) => copy.bind(v, step.input(featureName(k), v.dtype, v.shape)))
   const weights = trainable.map((p) => {
     const w = step.input(stepNames(p.name).weight, 'float32', p.shape)
     copy.bind(full.params.get(p.name)!, w)
     return w
   })
-  copy.nodes(full.nodes.filter((n) => n.outputs.some((v) => live.has(v.id))))
+  copy.nodes(stepNodes)
   const loss = addLoss(step, copy.get(full.outputs.get(OUTPUT)!))
   step.output(LOSS, loss)
   const grads = gradients(step, [[loss, step.f32(1)]], weights)
@@ -191,7 +205,7 @@ export function trainingStepGraphs(config: NetworkConfig, options: PatchOptions 
     scope: options.scope,
     trainable,
     features,
-    featureSpecs: onlyInput ? [] : cut.map((v, k) => ({ name: featureName(k), shape: v.shape, perSample: dependsOnInput.has(v.id) })),
+    featureSpecs: cut.map((v, k) => ({ name: featureName(k), shape: v.shape, perSample: dependsOnInput.has(v.id) })),
     step,
   }
 }

@@ -35,9 +35,10 @@ export interface Sample {
   weight: Float32Array
 }
 
-/** A sample with its frozen features computed (or its input, when the scope trains everything). */
+/** A sample with its frozen features computed (and its input, when the step itself reads it). */
 export interface PreparedSample {
   features: Float32Array[]
+  input: Float32Array | null
   target: Float32Array
   weight: Float32Array
 }
@@ -61,6 +62,7 @@ export class Trainer {
     private readonly step: Executor,
     private readonly featureRunner: Executor | null,
     private readonly featureNames: string[],
+    private readonly readsInput: boolean,
     private readonly slots: Slot[],
   ) {}
 
@@ -92,7 +94,8 @@ export class Trainer {
         v: [new Float32Array(n), new Float32Array(n)],
       } as Slot
     })
-    return new Trainer(options, step, featureRunner, built.featureSpecs.map((f) => f.name), slots)
+    const readsInput = built.step.inputs.some((v) => v.name === INPUT)
+    return new Trainer(options, step, featureRunner, built.featureSpecs.map((f) => f.name), readsInput, slots)
   }
 
   /** Names of the weights this trainer changes. */
@@ -102,9 +105,10 @@ export class Trainer {
 
   /** Runs the frozen part of the network on one sample (nothing to run when everything trains). */
   async prepare(sample: Sample): Promise<PreparedSample> {
-    if (!this.featureRunner) return { features: [sample.input], target: sample.target, weight: sample.weight }
+    const input = this.readsInput ? sample.input : null
+    if (!this.featureRunner) return { features: [], input, target: sample.target, weight: sample.weight }
     const out = await this.featureRunner.run({ [INPUT]: sample.input })
-    return { features: this.featureNames.map((n) => out.get(n)!), target: sample.target, weight: sample.weight }
+    return { features: this.featureNames.map((n) => out.get(n)!), input, target: sample.target, weight: sample.weight }
   }
 
   /** One AdamW step on a batch of prepared samples at learning rate lr; returns the loss before the update. */
@@ -112,9 +116,9 @@ export class Trainer {
     const size = this.options.batch ?? 1
     if (batch.length !== size) throw new StudioError('internal', `trainer: a step takes ${size} samples, got ${batch.length}`)
     const join = (parts: Float32Array[]) => (parts.length === 1 ? parts[0] : concat(parts))
-    const names = this.featureRunner ? this.featureNames : [INPUT]
     const feeds: Record<string, Float32Array> = {
-      ...Object.fromEntries(names.map((n, k) => [n, join(batch.map((s) => s.features[k]))])),
+      ...Object.fromEntries(this.featureNames.map((n, k) => [n, join(batch.map((s) => s.features[k]))])),
+      ...(this.readsInput ? { [INPUT]: join(batch.map((s) => s.input!)) } : {}),
       [TARGET]: join(batch.map((s) => s.target)),
       [WEIGHT]: join(batch.map((s) => s.weight)),
       ...adamScalars(this.steps + 1, lr),
