@@ -4,10 +4,11 @@
  * - the loss: the official weighted MSE (TOKENUNIFY.md section 5) on the sigmoid output,
  *   sum(weight * (p - target)^2) / (B * D * H * W); a loss mask enters as zeros in `weight`;
  * - the gradient graph: loss and d loss / d every parameter (`tokenunify model grad`, parity tests);
- * - the training step for a trainable scope (head, decoder, all): the network is cut where frozen
- *   parts meet trainable ones. The frozen part becomes a feature graph, run once per sample and
- *   cached; the step graph takes those features, the trainable weights and their AdamW moments as
- *   inputs and returns the loss, the updated weights and the updated moments.
+ * - the training step for a trainable scope (head, decoder, all): the network is cut where work
+ *   on frozen weights meets the rest. The frozen part becomes a feature graph, run once per sample
+ *   and cached; the step graph takes those features (and the input, where it still reads it), the
+ *   trainable weights and their AdamW moments, and returns the loss, the updated weights and the
+ *   updated moments.
  */
 import { StudioError } from '../../../shared/errors'
 import type { Vec3 } from '../../../shared/types'
