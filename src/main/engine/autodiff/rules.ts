@@ -133,29 +133,31 @@ function convWeightGrad(g: Graph, x: Value, dy: Value, kernel: readonly number[]
   const k = kernel.length
   const padded = padSpatial(g, x, pads)
   const grid = padded.shape.slice(2)
-  const ci = x.shape[1]
+  const [b, ci] = x.shape
   const co = dy.shape[1]
   let widened = dy
   grid.forEach((size, i) => {
     const have = widened.shape[i + 2]
     if (size > have) widened = g.concat([widened, zeros(g, widened.shape.map((d, a) => (a === i + 2 ? size - have : d)))], i + 2)
   })
-  const dyFlat = channelRows(g, widened)
-  const m = dyFlat.shape[1]
+  // Per item (batch stays in front, so no transposes): (B, Co, M) and (B, Ci, M).
+  const m = sizeOf(grid)
+  const dyFlat = g.reshape(widened, [b, co, m])
   const kl = kernel[k - 1]
-  const early = kl > 1 ? g.concat([zeros(g, [co, kl - 1]), dyFlat], 1) : dyFlat
-  const dyRows = kl > 1 ? g.concat(Array.from({ length: kl }, (_, j) => g.slice(early, [kl - 1 - j], [kl - 1 - j + m], [1])), 0) : dyFlat
+  const early = kl > 1 ? g.concat([zeros(g, [b, co, kl - 1]), dyFlat], 2) : dyFlat
+  const dyRows = kl > 1 ? g.concat(Array.from({ length: kl }, (_, j) => g.slice(early, [kl - 1 - j], [kl - 1 - j + m], [2])), 1) : dyFlat
   // Flat distance of one step along each spatial axis of the padded grid.
   const step = grid.map((_, i) => grid.slice(i + 1).reduce((p, d) => p * d, 1))
   const lead = kernel.slice(0, -1)
   const reach = lead.reduce((sum, kd, i) => sum + (kd - 1) * step[i], 0)
-  const xFlat = channelRows(g, padded)
-  const xLong = reach > 0 ? g.concat([xFlat, zeros(g, [ci, reach])], 1) : xFlat
+  const xFlat = g.reshape(padded, [b, ci, m])
+  const xLong = reach > 0 ? g.concat([xFlat, zeros(g, [b, ci, reach])], 2) : xFlat
   const mats = offsets(lead).map((o) => {
     const shift = o.reduce((sum, d, i) => sum + d * step[i], 0)
-    const xs = reach > 0 ? g.slice(xLong, [shift], [shift + m], [1]) : xFlat
-    // Rows (j, co), columns ci: kl rows of Co * Ci, one per offset (o, j).
-    return g.reshape(g.matmul(dyRows, g.transpose(xs, [1, 0])), [kl, co * ci])
+    const xs = reach > 0 ? g.slice(xLong, [shift], [shift + m], [2]) : xFlat
+    // (B, kl * Co, Ci) summed over the items: rows (j, co), columns ci, one row block per offset (o, j).
+    const perItem = g.matmul(dyRows, g.transpose(xs, [0, 2, 1]))
+    return g.reshape(b === 1 ? perItem : g.reduceSum(perItem, [0], false), [kl, co * ci])
   })
   // (offsets, Co * Ci) -> (Co * Ci, offsets): a plain 2-D transpose.
   return byOffsetLast(g, mats, [co, ci, ...kernel])
