@@ -75,6 +75,9 @@ export class Program {
       graphOptimizationLevel: 'all',
       // Each part is its own session; with arenas every one would keep its peak working memory.
       enableCpuMemArena: false,
+      // Idle ONNX Runtime threads would spin through the native scans between parts and take
+      // their cores (a base patch ran 1.4x slower with spinning on 2 cores).
+      extra: { session: { intra_op: { allow_spinning: '0' } } },
       ...(options.threads ? { intraOpNumThreads: options.threads, interOpNumThreads: 1 } : {}),
     }
     const planned: Step[] = split ? partition(lowered, (n) => n.op === 'SelectiveScan').steps : [{ kind: 'onnx', part: wholeGraph(lowered) }]
