@@ -14,7 +14,7 @@
 #       apt-get $o update; (cd .gl && apt-get $o download libvulkan1 libegl1 libglvnd0 libopengl0 libgl1 libglx0 libgles2)
 #     and carried along);
 #   - the NVIDIA Vulkan driver (the GPU driver's ICD; /usr/local/nvidia/... on the device).
-# Output: the tables on stdout and in bench-infer-gpu.txt (or $OUT/bench-infer-gpu.txt).
+# Output: the tables on stdout, and in $OUT/bench-infer-gpu.txt when OUT names a folder.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
@@ -47,7 +47,8 @@ chmod 700 "$XDG_RUNTIME_DIR"
 # One libuv worker per core for the native scan.
 export UV_THREADPOOL_SIZE="${UV_THREADPOOL_SIZE:-$(nproc)}"
 
-out="${OUT:-.}/bench-infer-gpu.txt"
+out=/dev/null
+[ -n "${OUT:-}" ] && out="$OUT/bench-infer-gpu.txt"
 {
   echo "== $(date -u +%Y-%m-%dT%H:%MZ) $(uname -m), $(nproc) cores, node $("$node_bin" --version)"
   nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader 2>/dev/null || echo "(nvidia-smi not available)"
