@@ -52,6 +52,16 @@ describe('train API', () => {
       expect((await engine.call('train.rollback', {})).id).toBe(versions[0].id)
       expect((await engine.call('train.activate', { versionId: versions[1].id })).active).toBe(true)
       expect(existsSync(join(dir, 'models', versions[1].file))).toBe(true)
+
+      // A checkpoint made by the official code joins as a version of its own, active.
+      const pth = join(import.meta.dirname, '../../../shared/fixtures/tokenunify/tiny-a/checkpoint.pth')
+      const imported = await engine.call('train.import', { path: pth })
+      expect([imported.name, imported.active, imported.parentId]).toEqual(['imported checkpoint.pth', true, null])
+      const copy = await loadCheckpoint(join(dir, 'models', imported.file))
+      const original = await loadCheckpoint(pth)
+      expect(copy.weights.get('vit.stages.0.0.mamba.A_log')!.data).toEqual(original.weights.get('vit.stages.0.0.mamba.A_log')!.data)
+      await expect(engine.call('train.import', { path: join(dir, 'raw.npy') })).rejects.toThrow(/raw\.npy/)
+      expect((await engine.call('train.versions', {})).length).toBe(3)
     } finally {
       await engine.close()
     }

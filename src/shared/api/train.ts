@@ -52,6 +52,11 @@ export interface TrainCalls {
   /** Before/after held-out scores of a fine-tuned version (default: the active one); null when it has none. */
   'train.comparison': { args: { versionId?: number }; result: TrainComparison | null }
   'train.activate': { args: { versionId: number }; result: ModelVersion }
+  /**
+   * Adds a model file (.pth or safetensors with the official key names, any size) as a version of
+   * the project, validated and copied into its models/ folder; active unless activate is false.
+   */
+  'train.import': { args: { path: string; name?: string; activate?: boolean }; result: ModelVersion }
   /** Activates the parent of the active version (undoes a fine-tuning that made things worse). */
   'train.rollback': { args: Record<string, never>; result: ModelVersion }
   /**

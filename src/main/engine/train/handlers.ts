@@ -8,7 +8,7 @@ import type { VolumeSource } from '../io/volume'
 import type { JobRunner } from '../jobs/runner'
 import type { Project } from '../store/project'
 import { DEFAULT_SETTINGS, trainOnCorrections, type TrainSettings } from './job'
-import { exportVersion, versionFile } from './versions'
+import { exportVersion, importVersion, versionFile } from './versions'
 
 type Handlers = { [M in keyof TrainCalls]: (args: TrainCalls[M]['args']) => Promise<TrainCalls[M]['result']> }
 
@@ -73,6 +73,7 @@ export function trainHandlers(engine: TrainEngine): Handlers {
       return v ? comparison(v) : null
     },
     'train.activate': async ({ versionId }) => engine.project().models.activate(versionId),
+    'train.import': async ({ path, name, activate }) => importVersion(engine.project(), path, { name, activate }),
     'train.rollback': async () => engine.project().models.rollback(),
     'train.export': async ({ versionId, out, format, patch }) => ({ files: await exportVersion(engine.project(), versionId, out, format, patch) }),
   }

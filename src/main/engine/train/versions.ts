@@ -41,6 +41,18 @@ export function activeModelFile(project: Project | null): string {
   return active && project ? versionFile(project, active) : defaultModelPath()
 }
 
+/**
+ * Adds a model file from elsewhere (.pth or safetensors, e.g. trained with the official code) as a
+ * version of the project: validated against the architecture, written into models/ as safetensors
+ * with the official key names, recorded (active unless told otherwise).
+ */
+export async function importVersion(project: Project, path: string, options: { name?: string; activate?: boolean } = {}): Promise<ModelVersion> {
+  const checkpoint = await loadCheckpoint(path)
+  const file = `imported-${Date.now()}-${basename(path).replace(/\.(pth|pt|safetensors)$/i, '')}.safetensors`
+  await saveWeights(join(project.dir, MODELS_DIR, file), checkpoint.config, checkpoint.weights, checkpoint.meta.metadata?.[META_DESCRIPTION] ?? `imported from ${path}`)
+  return project.models.record({ name: options.name ?? `imported ${basename(path)}`, file, activate: options.activate ?? true })
+}
+
 /** Writes every parameter in the official state_dict order with the official key names. */
 export async function saveWeights(file: string, config: NetworkConfig, weights: ReadonlyMap<string, Tensor>, description: string): Promise<void> {
   const ordered = paramSpecs(config).map((p): [string, Tensor] => {
