@@ -8,11 +8,15 @@
  * after, and the whole volume's against the ground truth.
  *
  *   npx tsx scripts/demo-train.ts [--shape 48,512,512] [--seed 1] [--corrections 20] [--steps 200]
- *       [--scope decoder] [--lr 3e-4] [--dir D] [--checkpoint C]
+ *       [--scope decoder] [--lr 3e-4] [--dir D]
+ *       [--model resources/models/tokenunify-tiny-synthetic.safetensors]
+ *
+ * The model (default: the one scripts/train-default-model.ts trained on other synthetic volumes)
+ * joins the project as its first version (train.import) and makes the first segmentation.
  */
 import { mkdirSync, mkdtempSync } from 'node:fs'
 import { tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { dirname, join } from 'node:path'
 import { parseArgs } from 'node:util'
 import type { ApiEvents } from '../src/shared/api'
 import type { HeldOutScores, TrainScope } from '../src/shared/api/train'
@@ -20,6 +24,7 @@ import type { Box3, Vec3 } from '../src/shared/types'
 import { createEngine, type Engine } from '../src/main/engine/api'
 import { writeNpy } from '../src/main/engine/io/npy'
 import { syntheticVolume } from '../src/main/engine/io/synthetic'
+import { defaultModelPath } from '../src/main/engine/model/runnable'
 import { evaluate } from '../src/main/engine/segment'
 import { seededRandom } from '../src/main/engine/random'
 
@@ -32,7 +37,7 @@ const { values } = parseArgs({
     scope: { type: 'string', default: 'decoder' },
     lr: { type: 'string', default: '3e-4' },
     dir: { type: 'string' },
-    checkpoint: { type: 'string' },
+    model: { type: 'string', default: join(dirname(defaultModelPath()), 'tokenunify-tiny-synthetic.safetensors') },
   },
 })
 const shape = values.shape.split(',').map(Number) as Vec3
@@ -86,12 +91,13 @@ try {
   const image = await engine.call('volume.open', { path: raw })
   log(`synthetic volume ${shape.join('x')} seed ${values.seed}; project in ${join(dir, 'project')}`)
 
-  const first = await engine.call('segment.run', { volumeId: image.id, ...(values.checkpoint ? { checkpoint: values.checkpoint } : {}) })
+  const version = await engine.call('train.import', { path: values.model, name: 'synthetic default' })
+  const first = await engine.call('segment.run', { volumeId: image.id, checkpoint: values.model })
   await waitFor(engine, first.jobId, 'segmentation with the active model')
   const state = (await engine.call('segment.state', {}))!
   const fragmentsId = state.fragments.id
-  const model = await engine.call('model.info', { ...(values.checkpoint ? { path: values.checkpoint } : {}) })
-  log(`model ${model.path} (${model.untrained ? 'UNTRAINED' : 'trained'}): ${state.fragmentCount} fragments, ${(await engine.call('project.info', {})).segments} segments`)
+  const model = await engine.call('model.info', { path: values.model })
+  log(`model ${model.path} (${model.untrained ? 'UNTRAINED' : 'trained'}, project version ${version.id}): ${state.fragmentCount} fragments, ${(await engine.call('project.info', {})).segments} segments`)
   const beforeWhole = await evaluate({ data: await currentLabels(engine, fragmentsId), shape }, { data: truth, shape })
 
   // The scripted proofreader: each fragment belongs to the object holding most of its voxels.

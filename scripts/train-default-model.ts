@@ -4,8 +4,9 @@
  * official random initialisation with this app's own training engine on synthetic EM with exact
  * ground truth (engine/io/synthetic.ts), so the app segments sensibly out of the box.
  *
- *   npx tsx scripts/train-default-model.ts [--steps 1200] [--minutes 90] [--lr 1e-3] [--threads N]
- *       [--init resources/models/tokenunify-tiny-untrained.safetensors] [--out <same file>]
+ *   npx tsx scripts/train-default-model.ts [--steps 1000] [--minutes 110] [--lr 1e-3] [--threads N]
+ *       [--init resources/models/tokenunify-tiny-untrained.safetensors]
+ *       [--out resources/models/tokenunify-tiny-synthetic.safetensors]
  *
  * Everything trains (scope 'all'), AdamW (betas 0.9/0.95, weight decay 0.05), half-cosine learning
  * rate to lr/100, batch 1, 16x80x80 crops at random places of four synthetic volumes with flips,
@@ -14,6 +15,7 @@
  * description. Weights are saved every 100 steps; --minutes stops early at a step boundary.
  */
 import { existsSync, renameSync } from 'node:fs'
+import { dirname, join } from 'node:path'
 import { parseArgs } from 'node:util'
 import type { Vec3 } from '../src/shared/types'
 import { syntheticVolume } from '../src/main/engine/io/synthetic'
@@ -27,12 +29,12 @@ import { saveWeights } from '../src/main/engine/train/versions'
 
 const { values } = parseArgs({
   options: {
-    steps: { type: 'string', default: '1200' },
-    minutes: { type: 'string', default: '90' },
+    steps: { type: 'string', default: '1000' },
+    minutes: { type: 'string', default: '110' },
     lr: { type: 'string', default: '1e-3' },
     threads: { type: 'string' },
     init: { type: 'string', default: defaultModelPath() },
-    out: { type: 'string', default: defaultModelPath() },
+    out: { type: 'string', default: join(dirname(defaultModelPath()), 'tokenunify-tiny-synthetic.safetensors') },
   },
 })
 const steps = Number(values.steps)
