@@ -15,6 +15,7 @@ import { openVolume } from '../io/open'
 import type { VolumeSource } from '../io/volume'
 import type { JobContext } from '../jobs/runner'
 import { loadCheckpoint } from '../model/checkpoint'
+import { writeTransaction } from '../store/database'
 import { EditLog } from '../store/log'
 import { MODELS_DIR, type Project } from '../store/project'
 import { getSegmentationRun } from '../store/runs'
@@ -180,16 +181,19 @@ export async function trainOnCorrections(project: Project, settings: TrainSettin
       for (const [k, v] of Object.entries(before)) metrics[`before.${k}`] = v
       for (const [k, v] of Object.entries(after)) metrics[`after.${k}`] = v
     }
-    // The commit point: the version and the run's end are recorded together.
-    const version = project.models.record({
-      name: `fine-tuned (${settings.scope}, ${settings.steps} steps, run ${run.id})`,
-      file: final,
-      parentId: base.id,
-      trainingRunId: run.id,
-      metrics,
-      activate: true,
+    // The commit point: the version and the run's end are recorded in one transaction.
+    const version = writeTransaction(project.db, () => {
+      const v = project.models.record({
+        name: `fine-tuned (${settings.scope}, ${settings.steps} steps, run ${run.id})`,
+        file: final,
+        parentId: base.id,
+        trainingRunId: run.id,
+        metrics,
+        activate: true,
+      })
+      project.training.finish(run.id, 'done', metrics)
+      return v
     })
-    project.training.finish(run.id, 'done', metrics)
     return { runId: run.id, versionId: version.id, before, after, finalLoss: loss }
   } catch (err) {
     const cancelled = err instanceof CancelledError || ctx.signal.aborted
