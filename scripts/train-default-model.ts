@@ -12,7 +12,8 @@
  * rate to lr/100, batch 1, 16x80x80 crops at random places of four synthetic volumes with flips,
  * transposes and intensity jitter, the official weighted MSE on every edge. A fifth volume (never
  * trained on) is segmented before and after: its VOI and adapted Rand error go into the file's
- * description. Weights are saved every 100 steps; --minutes stops early at a step boundary.
+ * description. Weights are saved every 100 steps; --minutes stops early at a step boundary. With
+ * --init a trained file, training continues from it (a new schedule) and the description says so.
  */
 import { existsSync, renameSync } from 'node:fs'
 import { dirname, join } from 'node:path'
@@ -20,7 +21,7 @@ import { parseArgs } from 'node:util'
 import type { Vec3 } from '../src/shared/types'
 import { syntheticVolume } from '../src/main/engine/io/synthetic'
 import { loadCheckpoint } from '../src/main/engine/model/checkpoint'
-import { defaultModelPath } from '../src/main/engine/model/runnable'
+import { defaultModelPath, META_DESCRIPTION, META_UNTRAINED } from '../src/main/engine/model/runnable'
 import { seededRandom } from '../src/main/engine/random'
 import { LabelledData } from '../src/main/engine/train/corrections'
 import { scoreModel, type HeldOutMetrics } from '../src/main/engine/train/evaluate'
@@ -75,10 +76,11 @@ for (let step = 1; step <= steps && Date.now() < deadline; step++) {
 await save(partial, 'scoring')
 const after = await score(partial)
 log(`validation volume after ${done} steps: ${text(after)}`)
+const from = start.meta.metadata?.[META_UNTRAINED] === 'true' ? 'untrained' : `before (${start.meta.metadata?.[META_DESCRIPTION] ?? values.init})`
 await save(
   partial,
   `trained by scripts/train-default-model.ts with this app's engine on synthetic EM: ${done} steps (scope all, 16x80x80 crops, AdamW lr ${lr}); ` +
-    `a synthetic validation volume goes from ${text(before)} untrained to ${text(after)}`,
+    `a synthetic validation volume goes from ${text(before)} ${from} to ${text(after)}`,
 )
 await trainer.dispose()
 if (existsSync(values.out)) log(`replacing ${values.out}`)
