@@ -25,6 +25,7 @@ import { TiffWriter } from '../../src/main/engine/io/tiff-writer'
 import type { VolumeSource } from '../../src/main/engine/io/volume'
 import { writeVolume } from '../../src/main/engine/io/write'
 import type { Vec3 } from '../../src/shared/types'
+import { seededRandom } from '../../src/main/engine/random'
 
 const { values } = parseArgs({ options: { shape: { type: 'string', default: '64,512,512' }, boxes: { type: 'string', default: '40' } } })
 const shape = values.shape.split(',').map(Number) as Vec3
@@ -126,8 +127,8 @@ async function main(): Promise<void> {
     add('.npy', join(dir, 'v.npy'))
 
     // Random 64^3 boxes (the same ones for every format).
-    let seed = 7
-    const rand = (n: number) => (seed = (seed * 1103515245 + 12345) % 2147483648) % n
+    const next = seededRandom(7)
+    const rand = (n: number) => Math.floor(next() * n)
     const boxList = Array.from({ length: boxes }, () => {
       const start = shape.map((n) => rand(Math.max(1, n - 64))) as Vec3
       return { start, stop: start.map((s, a) => Math.min(shape[a], s + 64)) as Vec3 }

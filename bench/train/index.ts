@@ -18,6 +18,7 @@ import { buildNetwork, INPUT } from '../../src/main/engine/model/network'
 import { Program } from '../../src/main/engine/runtime/program'
 import { SCOPES, type Scope } from '../../src/main/engine/train/graphs'
 import { Trainer } from '../../src/main/engine/train/trainer'
+import { uniformArray } from '../../src/main/engine/random'
 
 const { values } = parseArgs({
   options: {
@@ -35,15 +36,8 @@ const config = sizeConfig(values.size as SizeName)
 const weights = initialWeights(config, 0)
 const voxels = patch[0] * patch[1] * patch[2]
 
-function rand(n: number, seed: number): Float32Array {
-  let s = seed
-  return Float32Array.from({ length: n }, () => {
-    s = (s * 1103515245 + 12345) % 2 ** 31
-    return s / 2 ** 31
-  })
-}
-const input = rand(voxels, 1)
-const target = Float32Array.from(rand(3 * voxels, 2), (v) => (v > 0.3 ? 1 : 0))
+const input = uniformArray(voxels, 0, 1, 1)
+const target = Float32Array.from(uniformArray(3 * voxels, 0, 1, 2), (v) => (v > 0.3 ? 1 : 0))
 const weight = new Float32Array(3 * voxels).fill(1)
 
 async function mean(runs: number, f: () => Promise<unknown>): Promise<number> {

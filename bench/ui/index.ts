@@ -19,6 +19,7 @@ import { appPaths } from '../../src/main/engine/paths'
 import { createProject } from '../../src/main/engine/store/project'
 import { startServer } from '../../src/main/server'
 import type { Vec3 } from '../../src/shared/types'
+import { seededRandom } from '../../src/main/engine/random'
 
 const HERE = dirname(fileURLToPath(import.meta.url))
 const SHAPE = (process.env.BENCH_SHAPE ?? '48,1024,1024').split(',').map(Number) as Vec3
@@ -31,8 +32,7 @@ function makeVolumes(shape: Vec3): { raw: Uint8Array; labels: Uint32Array } {
   const cell = 48
   const raw = new Uint8Array(Z * Y * X)
   const labels = new Uint32Array(Z * Y * X)
-  let seed = 7
-  const rnd = () => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 4294967296)
+  const rnd = seededRandom(7)
   const cy = Math.ceil(Y / cell) + 1
   const cx = Math.ceil(X / cell) + 1
   const plane = new Uint32Array(Y * X)

@@ -1,14 +1,7 @@
 import { gradients } from '../../src/main/engine/autodiff/gradients'
 import { Graph, sizeOf, type Shape, type Value } from '../../src/main/engine/graph/builder'
 import { Executor } from '../../src/main/engine/train/executor'
-
-export function random(n: number, lo: number, hi: number, seed: number): Float32Array {
-  let s = seed
-  return Float32Array.from({ length: n }, () => {
-    s = (s * 1103515245 + 12345) % 2 ** 31
-    return lo + ((hi - lo) * s) / 2 ** 31
-  })
-}
+import { uniformArray } from '../../src/main/engine/random'
 
 export interface InputSpec {
   shape: Shape
@@ -46,8 +39,8 @@ export async function checkGradients(
   const exec = await Executor.create(g, { provider: 'cpu', threads: 1 })
   try {
     let s = options.seed ?? 1
-    const values = Object.fromEntries(names.map((n) => [n, inputs[n].data ?? random(sizeOf(inputs[n].shape), ...(inputs[n].range ?? [-1, 1]), s++)]))
-    const R = random(sizeOf(out.shape), -1, 1, 99)
+    const values = Object.fromEntries(names.map((n) => [n, inputs[n].data ?? uniformArray(sizeOf(inputs[n].shape), ...(inputs[n].range ?? [-1, 1]), s++)]))
+    const R = uniformArray(sizeOf(out.shape), -1, 1, 99)
     const f = async (feeds: Record<string, Float32Array>) => {
       const y = (await exec.run({ ...feeds, seed: R })).get('out')!
       let sum = 0
@@ -58,7 +51,7 @@ export async function checkGradients(
     const perInput: GradCheck['perInput'] = []
     let worst = 0
     for (const name of names) {
-      const v = random(values[name].length, -1, 1, 1000 + s++)
+      const v = uniformArray(values[name].length, -1, 1, 1000 + s++)
       const d = analytic.get(`d_${name}`)!
       const plus = Float32Array.from(values[name], (x, i) => x + eps * v[i])
       const minus = Float32Array.from(values[name], (x, i) => x - eps * v[i])

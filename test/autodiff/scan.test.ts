@@ -4,7 +4,8 @@ import { selectiveScanBackward } from '../../src/main/engine/autodiff/scan'
 import { Graph } from '../../src/main/engine/graph/builder'
 import { emitModel, wholeGraph } from '../../src/main/engine/graph/emit'
 import { lower, selectiveScanGradParallel } from '../../src/main/engine/graph/lower'
-import { checkGradients, random } from './helpers'
+import { checkGradients } from './helpers'
+import { uniformArray } from '../../src/main/engine/random'
 
 const spec = (b: number, di: number, l: number, n: number) => ({
   u: { shape: [b, di, l] },
@@ -24,12 +25,12 @@ describe('selective scan backward (native reverse-time kernel)', () => {
 
   it('gives the same gradients with every instruction set and any number of workers', async () => {
     const [b, di, l, n] = [2, 7, 130, 16]
-    const u = random(b * di * l, -1, 1, 1)
-    const delta = random(b * di * l, 0.01, 1.5, 2)
-    const A = random(di * n, -8, -0.1, 3)
-    const B = random(b * n * l, -1, 1, 4)
-    const C = random(b * n * l, -1, 1, 5)
-    const dy = random(b * di * l, -1, 1, 6)
+    const u = uniformArray(b * di * l, -1, 1, 1)
+    const delta = uniformArray(b * di * l, 0.01, 1.5, 2)
+    const A = uniformArray(di * n, -8, -0.1, 3)
+    const B = uniformArray(b * n * l, -1, 1, 4)
+    const C = uniformArray(b * n * l, -1, 1, 5)
+    const dy = uniformArray(b * di * l, -1, 1, 6)
     const dims = { batch: b, channels: di, tokens: l, state: n }
     const reference = await selectiveScanBackward(u, delta, A, B, C, dy, dims, { workers: 1, isa: 'scalar' })
     for (const [isa, workers] of [['avx2', 3], ['avx512', 2], ['scalar', 4]] as const) {
@@ -54,7 +55,7 @@ describe('selective scan backward (native reverse-time kernel)', () => {
       const lowered = lower(g, { SelectiveScanGrad: selectiveScanGradParallel(maxBytes) })
       expect(lowered.nodes.some((x) => x.op === 'SelectiveScanGrad')).toBe(false)
       const ranges: Record<string, [number, number]> = { u: [-1, 1], delta: [0.01, 1.5], A: [-6, -0.1], B: [-1, 1], C: [-1, 1], dy: [-1, 1] }
-      const feeds = Object.fromEntries(names.map((k, i) => [k, random(shapes[k].reduce((p, d) => p * d, 1), ...ranges[k], 40 + i)]))
+      const feeds = Object.fromEntries(names.map((k, i) => [k, uniformArray(shapes[k].reduce((p, d) => p * d, 1), ...ranges[k], 40 + i)]))
       const session = await ort.InferenceSession.create(emitModel(wholeGraph(lowered)).bytes)
       const out = await session.run(Object.fromEntries(names.map((k) => [k, new ort.Tensor('float32', feeds[k], shapes[k])])))
       const want = await selectiveScanBackward(feeds.u, feeds.delta, feeds.A, feeds.B, feeds.C, feeds.dy, { batch: b, channels: di, tokens, state: n })

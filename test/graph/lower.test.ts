@@ -6,14 +6,7 @@ import { lower, LOWERINGS, convTransposeAsConv, reduceInTwoSteps, selectiveScanP
 import { partition } from '../../src/main/engine/graph/partition'
 import { Program } from '../../src/main/engine/runtime/program'
 import { selectiveScan } from '../../src/main/engine/runtime/scan'
-
-function random(n: number, lo: number, hi: number, seed: number): Float32Array {
-  let s = seed
-  return Float32Array.from({ length: n }, () => {
-    s = (s * 1103515245 + 12345) % 2 ** 31
-    return lo + ((hi - lo) * s) / 2 ** 31
-  })
-}
+import { uniformArray } from '../../src/main/engine/random'
 
 async function runOrt(g: Graph, feeds: Record<string, Float32Array>, weights: Record<string, Float32Array> = {}) {
   const session = await ort.InferenceSession.create(emitModel(wholeGraph(g), { weights: (n) => weights[n] }).bytes)
@@ -36,8 +29,8 @@ describe('provider lowerings compute what the op computes', () => {
   it('ConvTranspose (kernel = stride) as a 1x1x1 Conv and transposes', async () => {
     const g = new Graph()
     g.output('y', g.convTranspose(g.input('x', 'float32', [2, 3, 2, 3, 4]), g.param('w', [3, 5, 2, 2, 2]), [2, 2, 2]))
-    const x = random(2 * 3 * 24, -1, 1, 7)
-    const w = { w: random(3 * 5 * 8, -1, 1, 8) }
+    const x = uniformArray(2 * 3 * 24, -1, 1, 7)
+    const w = { w: uniformArray(3 * 5 * 8, -1, 1, 8) }
     const plain = await runOrt(g, { x }, w)
     const lowered = await runOrt(lower(g, { ConvTranspose: convTransposeAsConv }), { x }, w)
     expect(plain.y.length).toBe(2 * 5 * 4 * 6 * 8)
@@ -50,7 +43,7 @@ describe('provider lowerings compute what the op computes', () => {
     g.output('mean', g.reduceMean(x, [2, 3, 4]))
     g.output('sum', g.reduceSum(x, [3, 4], false))
     g.output('short', g.reduceMean(x, [1]))
-    const feeds = { x: random(2 * 3 * 8000, -1, 1, 9) }
+    const feeds = { x: uniformArray(2 * 3 * 8000, -1, 1, 9) }
     const plain = await runOrt(g, feeds)
     const lowered = lower(g, { ReduceMean: reduceInTwoSteps, ReduceSum: reduceInTwoSteps })
     expect(lowered.nodes.filter((n) => n.op === 'ReduceMean')).toHaveLength(3)
@@ -71,11 +64,11 @@ describe('provider lowerings compute what the op computes', () => {
       }
       g.output('y', g.selectiveScan(ins.u, ins.delta, ins.A, ins.B, ins.C))
       const feeds = {
-        u: random(b * di * tokens, -2, 2, 1),
-        delta: random(b * di * tokens, 0.01, 1.5, 2),
-        A: random(di * n, -16, -1, 3),
-        B: random(b * n * tokens, -1, 1, 4),
-        C: random(b * n * tokens, -1, 1, 5),
+        u: uniformArray(b * di * tokens, -2, 2, 1),
+        delta: uniformArray(b * di * tokens, 0.01, 1.5, 2),
+        A: uniformArray(di * n, -16, -1, 3),
+        B: uniformArray(b * n * tokens, -1, 1, 4),
+        C: uniformArray(b * n * tokens, -1, 1, 5),
       }
       const parallel = await runOrt(lower(g, { SelectiveScan: selectiveScanParallel() }), feeds)
       // The same in channel groups (one channel per group here).
@@ -101,7 +94,7 @@ describe('the CPU split around native scans', () => {
     g.output('y', g.addOp(second, first))
     return g
   }
-  const weights = { A_log: random(64, 0, 2, 1), proj: random(128, -1, 1, 2) }
+  const weights = { A_log: uniformArray(64, 0, 2, 1), proj: uniformArray(128, -1, 1, 2) }
 
   it('alternates ONNX parts and native scans by dependency level', () => {
     const steps = partition(lower(twoScans(), LOWERINGS.cpu), (n) => n.op === 'SelectiveScan').steps
@@ -112,7 +105,7 @@ describe('the CPU split around native scans', () => {
   })
 
   it('runs to the same result as the self-contained parallel graph', async () => {
-    const x = random(120, -1, 1, 3)
+    const x = uniformArray(120, -1, 1, 3)
     const program = await Program.create(twoScans(), { provider: 'cpu', weights: (n) => weights[n as keyof typeof weights] })
     expect(program.shape).toEqual({ sessions: 3, scans: 2 })
     const split = (await program.run({ x })).get('y')!
@@ -123,7 +116,7 @@ describe('the CPU split around native scans', () => {
   })
 
   it('loads parts over the inline weight limit from model files with external data', async () => {
-    const x = random(120, -1, 1, 3)
+    const x = uniformArray(120, -1, 1, 3)
     const inline = await Program.create(twoScans(), { provider: 'cpu', weights: (n) => weights[n as keyof typeof weights] })
     const external = await Program.create(twoScans(), { provider: 'cpu', weights: (n) => weights[n as keyof typeof weights], inlineWeightLimit: 0 })
     expect(maxDiff((await external.run({ x })).get('y')!, (await inline.run({ x })).get('y')!)).toBe(0)

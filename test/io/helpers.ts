@@ -2,6 +2,7 @@
 import { join } from 'node:path'
 import { readNpy } from '../../src/main/engine/io/npy'
 import type { Box3, Vec3 } from '../../src/shared/types'
+import { seededRandom } from '../../src/main/engine/random'
 
 export const FIXTURES = join(__dirname, '../fixtures/io')
 
@@ -34,11 +35,8 @@ export function cut(ref: Reference, box: Box3): Array<number | bigint> {
 
 /** Deterministic pseudo-random boxes inside `shape` (some thin, some whole-axis). */
 export function someBoxes(shape: Vec3, n: number, seed = 1): Box3[] {
-  let s = seed
-  const rand = (k: number) => {
-    s = (s * 1103515245 + 12345) % 2147483648
-    return s % k
-  }
+  const next = seededRandom(seed)
+  const rand = (k: number) => Math.floor(next() * k)
   const boxes: Box3[] = [{ start: [0, 0, 0], stop: shape }]
   for (let i = 0; i < n; i++) {
     const start = shape.map((d) => rand(d)) as Vec3

@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs'
 import { openVolume } from '../../src/main/engine/io/open'
 import type { Box3, Vec3 } from '../../src/shared/types'
 import { pattern, type ChildVolume } from './memory-spec'
+import { seededRandom } from '../../src/main/engine/random'
 
 function peakKB(): number {
   return Number(/VmHWM:\s+(\d+)/.exec(readFileSync('/proc/self/status', 'utf8'))?.[1])
@@ -35,8 +36,8 @@ async function check(spec: ChildVolume): Promise<string[]> {
   await verify({ start: [zs, 0, 0], stop: [zs + 1, h, w] }, 'z-slice')
   await verify({ start: [0, rows[0] + 3, 0], stop: [d, rows[0] + 4, w] }, 'y-slice (xz plane)')
   await verify({ start: [0, 0, Math.floor(w / 2)], stop: [d, Math.min(h, 128), Math.floor(w / 2) + 1] }, 'x-slice (yz plane, 128 rows)')
-  let seed = 12345
-  const rand = (n: number) => (seed = (seed * 1103515245 + 12345) % 2147483648) % n
+  const next = seededRandom(12345)
+  const rand = (n: number) => Math.floor(next() * n)
   for (let i = 0; i < 10; i++) {
     // The first boxes cut through written slices, the rest land anywhere.
     const start: Vec3 = [i < 3 ? Math.max(0, Math.min(d - 64, spec.written[i % spec.written.length] - 30)) : rand(d - 64), i < 3 ? rand(64) : rand(h - 64), rand(w - 64)]

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { native } from '../../src/main/engine/native'
 import { selectiveScan } from '../../src/main/engine/runtime/scan'
+import { uniformArray } from '../../src/main/engine/random'
 
 /** The scan as TOKENUNIFY.md 3.1 writes it, in float64. */
 function referenceScan(u: Float32Array, delta: Float32Array, A: Float32Array, B: Float32Array, C: Float32Array, b: number, di: number, l: number, n: number) {
@@ -22,14 +23,6 @@ function referenceScan(u: Float32Array, delta: Float32Array, A: Float32Array, B:
   return y
 }
 
-function random(n: number, lo: number, hi: number, seed: number): Float32Array {
-  let s = seed
-  return Float32Array.from({ length: n }, () => {
-    s = (s * 1103515245 + 12345) % 2 ** 31
-    return lo + ((hi - lo) * s) / 2 ** 31
-  })
-}
-
 describe('native selective scan', () => {
   const cases = [
     { n: 16, isa: undefined },
@@ -40,11 +33,11 @@ describe('native selective scan', () => {
   for (const { n, isa } of cases) {
     it(`matches the float64 reference (state ${n}, ${isa ?? native().selectiveScanIsa()} kernel)`, async () => {
       const [b, di, l] = [2, 7, 300]
-      const u = random(b * di * l, -2, 2, 1)
-      const delta = random(b * di * l, 0.001, 2, 2)
-      const A = random(di * n, -20, -0.5, 3)
-      const B = random(b * n * l, -1, 1, 4)
-      const C = random(b * n * l, -1, 1, 5)
+      const u = uniformArray(b * di * l, -2, 2, 1)
+      const delta = uniformArray(b * di * l, 0.001, 2, 2)
+      const A = uniformArray(di * n, -20, -0.5, 3)
+      const B = uniformArray(b * n * l, -1, 1, 4)
+      const C = uniformArray(b * n * l, -1, 1, 5)
       const want = referenceScan(u, delta, A, B, C, b, di, l, n)
       const got = await selectiveScan(u, delta, A, B, C, { batch: b, channels: di, tokens: l, state: n }, { workers: 3, isa })
       let worst = 0
@@ -55,11 +48,11 @@ describe('native selective scan', () => {
 
   it('applies softplus to delta itself when asked (the fused CPU inference form)', async () => {
     const [b, di, l, n] = [1, 3, 50, 16]
-    const u = random(b * di * l, -2, 2, 6)
-    const pre = random(b * di * l, -8, 25, 7)
-    const A = random(di * n, -10, -0.5, 8)
-    const B = random(b * n * l, -1, 1, 9)
-    const C = random(b * n * l, -1, 1, 10)
+    const u = uniformArray(b * di * l, -2, 2, 6)
+    const pre = uniformArray(b * di * l, -8, 25, 7)
+    const A = uniformArray(di * n, -10, -0.5, 8)
+    const B = uniformArray(b * n * l, -1, 1, 9)
+    const C = uniformArray(b * n * l, -1, 1, 10)
     const soft = pre.map((x) => (x > 20 ? x : Math.log1p(Math.exp(x))))
     const dims = { batch: b, channels: di, tokens: l, state: n }
     const fused = await selectiveScan(u, pre, A, B, C, dims, { deltaSoftplus: true })

@@ -9,3 +9,9 @@ export function seededRandom(seed: number): () => number {
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296
   }
 }
+
+/** `n` seeded uniform numbers in [lo, hi). */
+export function uniformArray(n: number, lo: number, hi: number, seed: number): Float32Array {
+  const next = seededRandom(seed)
+  return Float32Array.from({ length: n }, () => lo + (hi - lo) * next())
+}
