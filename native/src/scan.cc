@@ -13,18 +13,15 @@
 #include <cmath>
 #include <cstdint>
 #include <cstring>
-#include <string>
 #include <vector>
 
 #include "modules.h"
-#include "simd_exp.h"
-#include "typed_array.h"
+#include "scan_call.h"
 
 namespace {
 
-struct ScanDims {
-  size_t batch, channels, tokens, state;
-};
+using scan_call::Dims;
+using scan_call::Isa;
 
 struct ScanArgs {
   const float* u;
@@ -33,7 +30,7 @@ struct ScanArgs {
   const float* Bm;
   const float* Cm;
   float* y;
-  ScanDims dims;
+  Dims dims;
   size_t d0, d1;
   // delta holds the pre-activation: use softplus(delta) (threshold 20, as the official kernel).
   bool delta_softplus;
@@ -93,27 +90,8 @@ __attribute__((target("avx512f"))) void ScanChannel16Avx512(const float* u, cons
 }
 #endif
 
-enum class Isa { kScalar, kAvx2, kAvx512 };
-
-Isa DetectIsa() {
-#ifdef TU_SIMD_X86
-  __builtin_cpu_init();
-  if (__builtin_cpu_supports("avx512f")) return Isa::kAvx512;
-  if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return Isa::kAvx2;
-#endif
-  return Isa::kScalar;
-}
-
-const char* IsaName(Isa isa) {
-  switch (isa) {
-    case Isa::kAvx512: return "avx512";
-    case Isa::kAvx2: return "avx2";
-    default: return "scalar";
-  }
-}
-
 void RunScan(const ScanArgs& s, Isa isa) {
-  const ScanDims& d = s.dims;
+  const Dims& d = s.dims;
   const size_t L = d.tokens, N = d.state;
   std::vector<float> bt(L * N), ct(L * N);
   std::vector<float> softplus(s.delta_softplus ? L : 0);
@@ -150,87 +128,26 @@ void RunScan(const ScanArgs& s, Isa isa) {
   }
 }
 
-class ScanWorker : public Napi::AsyncWorker {
- public:
-  ScanWorker(Napi::Env env, const Napi::CallbackInfo& info, const ScanArgs& args, Isa isa)
-      : Napi::AsyncWorker(env), deferred_(Napi::Promise::Deferred::New(env)), args_(args), isa_(isa) {
-    for (size_t i = 0; i < 6; ++i) refs_.push_back(Napi::Persistent(info[i].As<Napi::Object>()));
-  }
-
-  Napi::Promise Promise() { return deferred_.Promise(); }
-  void Execute() override { RunScan(args_, isa_); }
-  void OnOK() override { deferred_.Resolve(Env().Undefined()); }
-  void OnError(const Napi::Error& e) override { deferred_.Reject(e.Value()); }
-
- private:
-  Napi::Promise::Deferred deferred_;
-  std::vector<Napi::ObjectReference> refs_;  // keep the arrays alive while the worker uses them
-  ScanArgs args_;
-  Isa isa_;
-};
-
-float* Float32Data(Napi::Value v) {
-  Napi::TypedArray a = v.As<Napi::TypedArray>();
-  return reinterpret_cast<float*>(static_cast<uint8_t*>(a.ArrayBuffer().Data()) + a.ByteOffset());
-}
-
 // selectiveScan(u, delta, A, B, C, y, [batch, channels, tokens, state], [d0, d1], isa?, deltaSoftplus?)
 //   -> Promise<void>
-// isa: 'avx512', 'avx2' or 'scalar' asks for that kernel (for tests and benchmarks); the best
-// one this CPU supports is used when it is absent or not supported. deltaSoftplus: delta is the
-// pre-activation and the kernel applies softplus itself (the CPU inference graph fuses it here).
+// deltaSoftplus: delta is the pre-activation and the kernel applies softplus itself (the CPU
+// inference graph fuses it here). isa: see scan_call.h.
 Napi::Value SelectiveScan(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  auto fail = [&](const std::string& why) {
-    Napi::TypeError::New(env, "selectiveScan: " + why).ThrowAsJavaScriptException();
-    return env.Null();
+  scan_call::Call call;
+  const auto need = [](const Dims& d) {
+    const size_t seq = d.batch * d.channels * d.tokens, bc = d.batch * d.state * d.tokens;
+    return std::vector<size_t>{seq, seq, d.channels * d.state, bc, bc, seq};
   };
-  if (info.Length() < 8 || !info[6].IsArray() || !info[7].IsArray()) {
-    return fail("expects (u, delta, A, B, C, y, [batch, channels, tokens, state], [d0, d1])");
-  }
-  Napi::Array dimsArr = info[6].As<Napi::Array>(), rangeArr = info[7].As<Napi::Array>();
-  if (dimsArr.Length() != 4 || rangeArr.Length() != 2) return fail("dims must have 4 entries and the range 2");
-  int64_t dv[4], rv[2];
-  for (uint32_t i = 0; i < 4; ++i) {
-    Napi::Value x = dimsArr.Get(i);
-    if (!x.IsNumber() || (dv[i] = x.As<Napi::Number>().Int64Value()) < 1) return fail("dims must be positive integers");
-  }
-  for (uint32_t i = 0; i < 2; ++i) {
-    Napi::Value x = rangeArr.Get(i);
-    if (!x.IsNumber()) return fail("the channel range must be numbers");
-    rv[i] = x.As<Napi::Number>().Int64Value();
-  }
-  const ScanDims d{static_cast<size_t>(dv[0]), static_cast<size_t>(dv[1]), static_cast<size_t>(dv[2]), static_cast<size_t>(dv[3])};
-  if (rv[0] < 0 || rv[1] > dv[1] || rv[0] >= rv[1]) return fail("channel range must satisfy 0 <= d0 < d1 <= channels");
-  const char* names[6] = {"u", "delta", "A", "B", "C", "y"};
-  const size_t need[6] = {d.batch * d.channels * d.tokens, d.batch * d.channels * d.tokens, d.channels * d.state,
-                          d.batch * d.state * d.tokens, d.batch * d.state * d.tokens, d.batch * d.channels * d.tokens};
-  for (size_t i = 0; i < 6; ++i) {
-    if (!info[i].IsTypedArray() || info[i].As<Napi::TypedArray>().TypedArrayType() != napi_float32_array) {
-      return fail(std::string(names[i]) + " must be a Float32Array");
-    }
-    if (info[i].As<Napi::TypedArray>().ElementLength() != need[i]) {
-      return fail(std::string(names[i]) + " has " + std::to_string(info[i].As<Napi::TypedArray>().ElementLength()) +
-                  " values, the dims need " + std::to_string(need[i]));
-    }
-  }
+  if (!scan_call::ParseCall(info, "selectiveScan", {"u", "delta", "A", "B", "C", "y"}, need, &call)) return info.Env().Null();
   const bool delta_softplus = info.Length() > 9 && info[9].IsBoolean() && info[9].As<Napi::Boolean>().Value();
-  const ScanArgs args{Float32Data(info[0]), Float32Data(info[1]), Float32Data(info[2]), Float32Data(info[3]), Float32Data(info[4]),
-                      Float32Data(info[5]), d, static_cast<size_t>(rv[0]), static_cast<size_t>(rv[1]), delta_softplus};
-  static const Isa best = DetectIsa();
-  Isa isa = best;
-  if (info.Length() > 8 && info[8].IsString()) {
-    const std::string want = info[8].As<Napi::String>().Utf8Value();
-    if (want == "scalar") isa = Isa::kScalar;
-    if (want == "avx2" && best != Isa::kScalar) isa = Isa::kAvx2;
-  }
-  auto* worker = new ScanWorker(env, info, args, isa);
-  Napi::Promise promise = worker->Promise();
-  worker->Queue();
-  return promise;
+  const auto& a = call.arrays;
+  const ScanArgs args{a[0], a[1], a[2], a[3], a[4], a[5], call.dims, call.d0, call.d1, delta_softplus};
+  return scan_call::Worker<ScanArgs>::Queue(info, 6, args, call.isa, RunScan);
 }
 
-Napi::Value ScanIsa(const Napi::CallbackInfo& info) { return Napi::String::New(info.Env(), IsaName(DetectIsa())); }
+Napi::Value ScanIsa(const Napi::CallbackInfo& info) {
+  return Napi::String::New(info.Env(), scan_call::IsaName(scan_call::DetectIsa()));
+}
 
 }  // namespace
 

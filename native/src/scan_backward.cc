@@ -13,18 +13,15 @@
 #include <cmath>
 #include <cstdint>
 #include <cstring>
-#include <string>
 #include <vector>
 
 #include "modules.h"
-#include "simd_exp.h"
-#include "typed_array.h"
+#include "scan_call.h"
 
 namespace {
 
-struct Dims {
-  size_t batch, channels, tokens, state;
-};
+using scan_call::Dims;
+using scan_call::Isa;
 
 struct BackwardArgs {
   const float *u, *delta, *A, *Bm, *Cm, *dy;
@@ -163,17 +160,6 @@ __attribute__((target("avx512f"))) void Backward16Avx512(const Channel& c) {
 }
 #endif
 
-enum class Isa { kScalar, kAvx2, kAvx512 };
-
-Isa DetectIsa() {
-#ifdef TU_SIMD_X86
-  __builtin_cpu_init();
-  if (__builtin_cpu_supports("avx512f")) return Isa::kAvx512;
-  if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return Isa::kAvx2;
-#endif
-  return Isa::kScalar;
-}
-
 void RunBackward(const BackwardArgs& s, Isa isa) {
   const Dims& d = s.dims;
   const size_t L = d.tokens, N = d.state;
@@ -215,84 +201,21 @@ void RunBackward(const BackwardArgs& s, Isa isa) {
   }
 }
 
-class BackwardWorker : public Napi::AsyncWorker {
- public:
-  BackwardWorker(Napi::Env env, const Napi::CallbackInfo& info, const BackwardArgs& args, Isa isa)
-      : Napi::AsyncWorker(env), deferred_(Napi::Promise::Deferred::New(env)), args_(args), isa_(isa) {
-    for (size_t i = 0; i < 11; ++i) refs_.push_back(Napi::Persistent(info[i].As<Napi::Object>()));
-  }
-
-  Napi::Promise Promise() { return deferred_.Promise(); }
-  void Execute() override { RunBackward(args_, isa_); }
-  void OnOK() override { deferred_.Resolve(Env().Undefined()); }
-  void OnError(const Napi::Error& e) override { deferred_.Reject(e.Value()); }
-
- private:
-  Napi::Promise::Deferred deferred_;
-  std::vector<Napi::ObjectReference> refs_;  // keep the arrays alive while the worker uses them
-  BackwardArgs args_;
-  Isa isa_;
-};
-
-float* Float32Data(Napi::Value v) {
-  Napi::TypedArray a = v.As<Napi::TypedArray>();
-  return reinterpret_cast<float*>(static_cast<uint8_t*>(a.ArrayBuffer().Data()) + a.ByteOffset());
-}
-
 // selectiveScanBackward(u, delta, A, B, C, dy, du, ddelta, dA, dB, dC,
 //                       [batch, channels, tokens, state], [d0, d1], isa?) -> Promise<void>
 // Writes du, ddelta and the rows of dA for channels [d0, d1), and into dB and dC the sums over
-// those channels only. isa as for selectiveScan.
+// those channels only. isa: see scan_call.h.
 Napi::Value SelectiveScanBackward(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  auto fail = [&](const std::string& why) {
-    Napi::TypeError::New(env, "selectiveScanBackward: " + why).ThrowAsJavaScriptException();
-    return env.Null();
+  scan_call::Call call;
+  const auto need = [](const Dims& d) {
+    const size_t seq = d.batch * d.channels * d.tokens, bc = d.batch * d.state * d.tokens, a = d.channels * d.state;
+    return std::vector<size_t>{seq, seq, a, bc, bc, seq, seq, seq, a, bc, bc};
   };
-  if (info.Length() < 13 || !info[11].IsArray() || !info[12].IsArray()) {
-    return fail("expects (u, delta, A, B, C, dy, du, ddelta, dA, dB, dC, [batch, channels, tokens, state], [d0, d1])");
-  }
-  Napi::Array dimsArr = info[11].As<Napi::Array>(), rangeArr = info[12].As<Napi::Array>();
-  if (dimsArr.Length() != 4 || rangeArr.Length() != 2) return fail("dims must have 4 entries and the range 2");
-  int64_t dv[4], rv[2];
-  for (uint32_t i = 0; i < 4; ++i) {
-    Napi::Value x = dimsArr.Get(i);
-    if (!x.IsNumber() || (dv[i] = x.As<Napi::Number>().Int64Value()) < 1) return fail("dims must be positive integers");
-  }
-  for (uint32_t i = 0; i < 2; ++i) {
-    Napi::Value x = rangeArr.Get(i);
-    if (!x.IsNumber()) return fail("the channel range must be numbers");
-    rv[i] = x.As<Napi::Number>().Int64Value();
-  }
-  const Dims d{static_cast<size_t>(dv[0]), static_cast<size_t>(dv[1]), static_cast<size_t>(dv[2]), static_cast<size_t>(dv[3])};
-  if (rv[0] < 0 || rv[1] > dv[1] || rv[0] >= rv[1]) return fail("channel range must satisfy 0 <= d0 < d1 <= channels");
-  const size_t seq = d.batch * d.channels * d.tokens, bc = d.batch * d.state * d.tokens;
-  const char* names[11] = {"u", "delta", "A", "B", "C", "dy", "du", "ddelta", "dA", "dB", "dC"};
-  const size_t need[11] = {seq, seq, d.channels * d.state, bc, bc, seq, seq, seq, d.channels * d.state, bc, bc};
-  for (size_t i = 0; i < 11; ++i) {
-    if (!info[i].IsTypedArray() || info[i].As<Napi::TypedArray>().TypedArrayType() != napi_float32_array) {
-      return fail(std::string(names[i]) + " must be a Float32Array");
-    }
-    if (info[i].As<Napi::TypedArray>().ElementLength() != need[i]) {
-      return fail(std::string(names[i]) + " has " + std::to_string(info[i].As<Napi::TypedArray>().ElementLength()) +
-                  " values, the dims need " + std::to_string(need[i]));
-    }
-  }
-  const BackwardArgs args{Float32Data(info[0]), Float32Data(info[1]), Float32Data(info[2]), Float32Data(info[3]),
-                          Float32Data(info[4]), Float32Data(info[5]), Float32Data(info[6]), Float32Data(info[7]),
-                          Float32Data(info[8]), Float32Data(info[9]), Float32Data(info[10]), d,
-                          static_cast<size_t>(rv[0]), static_cast<size_t>(rv[1])};
-  static const Isa best = DetectIsa();
-  Isa isa = best;
-  if (info.Length() > 13 && info[13].IsString()) {
-    const std::string want = info[13].As<Napi::String>().Utf8Value();
-    if (want == "scalar") isa = Isa::kScalar;
-    if (want == "avx2" && best != Isa::kScalar) isa = Isa::kAvx2;
-  }
-  auto* worker = new BackwardWorker(env, info, args, isa);
-  Napi::Promise promise = worker->Promise();
-  worker->Queue();
-  return promise;
+  const std::vector<const char*> names{"u", "delta", "A", "B", "C", "dy", "du", "ddelta", "dA", "dB", "dC"};
+  if (!scan_call::ParseCall(info, "selectiveScanBackward", names, need, &call)) return info.Env().Null();
+  const auto& a = call.arrays;
+  const BackwardArgs args{a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], call.dims, call.d0, call.d1};
+  return scan_call::Worker<BackwardArgs>::Queue(info, names.size(), args, call.isa, RunBackward);
 }
 
 }  // namespace
