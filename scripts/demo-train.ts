@@ -16,7 +16,7 @@
  */
 import { mkdirSync, mkdtempSync } from 'node:fs'
 import { tmpdir } from 'node:os'
-import { dirname, join } from 'node:path'
+import { join } from 'node:path'
 import { parseArgs } from 'node:util'
 import type { ApiEvents } from '../src/shared/api'
 import type { HeldOutScores, TrainScope } from '../src/shared/api/train'
@@ -37,7 +37,7 @@ const { values } = parseArgs({
     scope: { type: 'string', default: 'decoder' },
     lr: { type: 'string', default: '3e-4' },
     dir: { type: 'string' },
-    model: { type: 'string', default: join(dirname(defaultModelPath()), 'tokenunify-tiny-synthetic.safetensors') },
+    model: { type: 'string', default: defaultModelPath() },
   },
 })
 const shape = values.shape.split(',').map(Number) as Vec3
@@ -97,7 +97,7 @@ try {
   const state = (await engine.call('segment.state', {}))!
   const fragmentsId = state.fragments.id
   const model = await engine.call('model.info', { path: values.model })
-  log(`model ${model.path} (${model.untrained ? 'UNTRAINED' : 'trained'}, project version ${version.id}): ${state.fragmentCount} fragments, ${(await engine.call('project.info', {})).segments} segments`)
+  log(`model ${model.path} (${model.untrained ? 'UNTRAINED' : 'trained'}, project version ${version.id}): ${state.fragmentCount} fragments, threshold ${state.threshold}, ${(await engine.call('project.info', {})).segments} segments`)
   const beforeWhole = await evaluate({ data: await currentLabels(engine, fragmentsId), shape }, { data: truth, shape })
 
   // The scripted proofreader: each fragment belongs to the object holding most of its voxels.

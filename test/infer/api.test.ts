@@ -11,10 +11,11 @@ const dir = mkdtempSync(join(tmpdir(), 'tu-infer-api-'))
 afterAll(() => rmSync(dir, { recursive: true, force: true }))
 
 describe('engine API: model calls', () => {
-  it('model.info says the bundled model is untrained', async () => {
+  it('model.info describes the bundled model: trained, with its calibrated threshold', async () => {
     const engine = createEngine({ mode: 'cli' })
     const info = await engine.call('model.info', {})
-    expect(info).toMatchObject({ format: 'safetensors', size: 'custom', untrained: true })
+    expect(info).toMatchObject({ format: 'safetensors', size: 'custom', untrained: false })
+    expect(info.threshold).toBeGreaterThan(0)
     expect(info.parameters).toBe(1829555)
     await engine.close()
   })

@@ -36,13 +36,14 @@ describe('tokenunify infer (built CLI) on one-patch inputs reproduces the offici
     })
   }
 
-  it('writes uint8 affinities to a chunked Zarr with the bundled model, saying it is untrained', async () => {
+  it('writes uint8 affinities to a chunked Zarr with the bundled (trained) model', async () => {
     const input = join(dir, 'vol.npy')
     writeNpy(input, Uint8Array.from({ length: 20 * 90 * 100 }, (_, i) => (i * 7919) % 256), [20, 90, 100])
     const out = join(dir, 'aff.zarr')
     const r = cli('infer', '--input', input, '--out', out, '--patch', '16,80,80', '--batch', '2', '--provider', 'cpu')
     expect(r.status, r.stderr).toBe(0)
-    expect(r.stderr).toMatch(/UNTRAINED/)
+    expect(r.stderr).toMatch(/tokenunify-tiny-synthetic\.safetensors/)
+    expect(r.stderr).not.toMatch(/UNTRAINED/)
     expect(r.stderr).toMatch(/8 windows in 4 runs/)
     const z = await openVolume(out, { channel: 2 })
     expect(z.shape).toEqual([20, 90, 100])
@@ -50,6 +51,18 @@ describe('tokenunify infer (built CLI) on one-patch inputs reproduces the offici
     const plane = (await z.read({ start: [19, 0, 0], stop: [20, 90, 100] })) as Uint8Array
     expect(new Set(plane).size).toBeGreaterThan(10)
     await z.close()
+  })
+
+  it('model init writes fresh official weights that info and infer call UNTRAINED', () => {
+    const weights = join(dir, 'fresh.safetensors')
+    expect(cli('model', 'init', '--feat', '8,16,32,64', '--hidden', '128', '--seed', '3', '--out', weights).status).toBe(0)
+    const info = cli('model', 'info', '--checkpoint', weights)
+    expect(info.stdout).toMatch(/UNTRAINED/)
+    const input = join(dir, 'small.npy')
+    writeNpy(input, new Uint8Array(16 * 80 * 80).fill(120), [16, 80, 80])
+    const r = cli('infer', '--checkpoint', weights, '--input', input, '--out', join(dir, 'fresh.npy'), '--patch', '16,80,80', '--provider', 'cpu')
+    expect(r.status, r.stderr).toBe(0)
+    expect(r.stderr).toMatch(/UNTRAINED/)
   })
 
   it('stops on Ctrl+C (SIGINT) and removes the partial output', async () => {

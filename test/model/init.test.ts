@@ -1,10 +1,19 @@
-import { existsSync } from 'node:fs'
-import { describe, expect, it } from 'vitest'
+import { existsSync, mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterAll, describe, expect, it } from 'vitest'
+import type { Vec3 } from '../../src/shared/types'
+import { syntheticVolume } from '../../src/main/engine/io/synthetic'
 import { sizeConfig } from '../../src/main/engine/model/config'
 import { initialWeights } from '../../src/main/engine/model/init'
 import { paramSpecs } from '../../src/main/engine/model/params'
-import { defaultModelPath, loadModel, modelInfo } from '../../src/main/engine/model/runnable'
+import { defaultModelPath, modelInfo } from '../../src/main/engine/model/runnable'
 import { onFirstWorkingProvider, providerOrder } from '../../src/main/engine/runtime/providers'
+import { scoreModel } from '../../src/main/engine/train/evaluate'
+import { saveWeights } from '../../src/main/engine/train/versions'
+
+const dir = mkdtempSync(join(tmpdir(), 'tu-model-init-'))
+afterAll(() => rmSync(dir, { recursive: true, force: true }))
 
 describe('initial weights (the official initialisation)', () => {
   const config = { ...sizeConfig('base'), featSize: [8, 16, 32, 64] as [number, number, number, number], hiddenSize: 128 }
@@ -42,20 +51,26 @@ describe('initial weights (the official initialisation)', () => {
 })
 
 describe('the bundled default model', () => {
-  it('is the tiny architecture, marked untrained, and runs', async () => {
+  it('is the tiny architecture, trained, with a calibrated threshold', async () => {
     expect(existsSync(defaultModelPath())).toBe(true)
     const info = await modelInfo(defaultModelPath())
-    expect(info).toMatchObject({ format: 'safetensors', size: 'custom', untrained: true })
+    expect(info).toMatchObject({ format: 'safetensors', size: 'custom', untrained: false })
     expect(info.config.featSize).toEqual([8, 16, 32, 64])
-    const model = await loadModel(defaultModelPath(), { provider: 'cpu', patch: [16, 80, 80] })
-    try {
-      expect(model.info.untrained).toBe(true)
-      const out = await model.run(new Float32Array(16 * 80 * 80).fill(0.5))
-      expect(out.length).toBe(3 * 16 * 80 * 80)
-      expect(out.every((v) => v > 0 && v < 1)).toBe(true)
-    } finally {
-      await model.dispose()
-    }
+    expect(info.threshold).toBeGreaterThan(0)
+    expect(info.threshold).toBeLessThan(1)
+    expect(info.description).toMatch(/scripts\/train-default-model\.ts/)
+  })
+
+  it('segments synthetic EM it never saw far better than its untrained initialisation', async () => {
+    const { config, threshold } = await modelInfo(defaultModelPath())
+    const volume = syntheticVolume({ shape: [16, 160, 160], seed: 31 })
+    const region = { box: { start: [0, 0, 0] as Vec3, stop: volume.raw.shape }, image: volume.raw, truth: volume.labels.data as Uint32Array }
+    const untrained = join(dir, 'untrained.safetensors')
+    await saveWeights(untrained, config, initialWeights(config, 0), { description: 'untrained' })
+    const trainedScore = await scoreModel(region, defaultModelPath(), { patch: [16, 160, 160] })
+    const untrainedScore = await scoreModel(region, untrained, { patch: [16, 160, 160], threshold })
+    expect(trainedScore.voi).toBeLessThan(1)
+    expect(trainedScore.voi).toBeLessThan(untrainedScore.voi / 2)
   })
 })
 

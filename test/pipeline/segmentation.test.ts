@@ -229,7 +229,7 @@ describe('segment.run cancel and re-runs', () => {
     await engine.close()
   })
 
-  it('segment.run on an image infers affinities with the bundled (untrained) model in the gpu lane first', async () => {
+  it('segment.run on an image infers affinities with the active (bundled) model in the gpu lane first, at its calibrated threshold', async () => {
     const engine = createEngine({ mode: 'cli' })
     await engine.call('project.create', { dir: join(dir, 'infer'), author: 'ann' })
     const demo = syntheticVolume({ shape: [16, 80, 80], seed: 2 })
@@ -242,7 +242,10 @@ describe('segment.run cancel and re-runs', () => {
     expect(job.state).toBe('done')
     expect(messages.some((m) => m.startsWith('affinities: '))).toBe(true)
     const state = (await engine.call('segment.state', {}))!
-    expect(state.model?.untrained).toBe(true)
+    const bundled = await engine.call('model.info', {})
+    expect(state.model).toEqual({ path: bundled.path, untrained: false })
+    expect(bundled.threshold).toBeDefined()
+    expect(state.threshold).toBe(bundled.threshold)
     expect(state.affinities).toContain(join('infer', 'cache', 'affinities-'))
     expect((await engine.call('project.info', {})).segments).toBeGreaterThan(0)
     await engine.close()

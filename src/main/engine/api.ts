@@ -28,6 +28,7 @@ import { meshSegment } from './segment'
 import { exportCorrections, importCorrections } from './store/exchange'
 import { createProject, openProject, type Project } from './store/project'
 import { trainHandlers } from './train/handlers'
+import { activeModelFile } from './train/versions'
 
 /** Size and seed of the demo volume: a few seconds to make, about 14 µm³ of tissue. */
 const DEMO_SHAPE: [number, number, number] = [48, 512, 512]
@@ -85,7 +86,7 @@ export class Engine {
         return { closed: entry !== undefined }
       },
       ...this.projectHandlers(),
-      ...modelHandlers({ jobs: this.jobs, volume: (id) => this.volume(id) }),
+      ...modelHandlers({ jobs: this.jobs, volume: (id) => this.volume(id), activeModel: () => activeModelFile(this.project) }),
       'demo.open': async ({ dir }) => this.openDemo(dir),
       'segment.mesh': async ({ volumeId, labels }) => this.meshLabels(volumeId, labels),
       ...segmentHandlers({ jobs: this.jobs, volume: (id) => this.volume(id), addVolume: (s) => this.addVolume(s), project: () => this.openProject() }),

@@ -10,6 +10,8 @@ export interface ModelSummary {
   /** True for random, never-trained weights (the bundled default model): say so plainly. */
   untrained: boolean
   description?: string
+  /** The agglomeration threshold calibrated for this model (segmentations start there). */
+  threshold?: number
 }
 
 export type ProviderChoice = 'auto' | 'cpu' | 'webgpu' | 'cuda'
@@ -18,8 +20,8 @@ export interface ModelCalls {
   /** What a checkpoint holds (default: the active model, i.e. the bundled one until trained). */
   'model.info': { args: { path?: string }; result: ModelSummary }
   /**
-   * Starts affinity inference of an open volume into `out` (.zarr uint8 or .npy float32), as a
-   * job in the 'gpu' lane; follow it with job.update events, stop it with jobs.cancel.
+   * Starts affinity inference of an open volume into `out` (.zarr uint8 or .npy float32) with
+   * `checkpoint` or the active model, as a job in the 'gpu' lane; follow it with job.update events, stop it with jobs.cancel.
    */
   'model.infer': {
     args: { volumeId: string; out: string; checkpoint?: string; provider?: ProviderChoice; patch?: Vec3; overlap?: number; batch?: number }

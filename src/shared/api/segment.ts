@@ -62,7 +62,8 @@ export interface SegmentCalls {
    * image volume `volumeId`, whose affinities the active model infers first (a 'gpu' lane job).
    * The first run makes the fragments and the base assignment; later runs keep the project's
    * fragments and re-agglomerate them as one automatic edit that leaves reviewed and locked
-   * segments as they are. A cancelled run changes nothing.
+   * segments as they are. A cancelled run changes nothing. Without `threshold`, a run from the
+   * image agglomerates at the model's calibrated threshold (ModelSummary.threshold) if it has one.
    */
   'segment.run': {
     args: {

@@ -22,7 +22,7 @@ writes affinities (z, y, x) for every voxel.
                   uint8 is divided by 255 as in training, float volumes are taken as [0, 1]
   --dataset D     dataset inside an HDF5/Zarr/N5 container
   --out A         .npy (float32, shape 3 x Z x Y x X) or .zarr (uint8 = round(255 * affinity))
-  --checkpoint C  .pth or .safetensors (default: the bundled untrained model)
+  --checkpoint C  .pth or .safetensors (default: the bundled model)
   --size S        auto (from the weights' shapes) or base|small|mid|large|huge to insist on one
   --provider P    auto (GPU first) | cpu | webgpu | cuda; falls back to the CPU and says why
   --patch Z,Y,X   window (default 16,160,160); sides multiples of 16, each stage's tokens of 5

@@ -22,7 +22,8 @@ const USAGE = `tokenunify model <action> [options]
       Weights over 1.8 GB go to model.onnx.data beside it.
   init --out F.safetensors [--size base|small|mid|large|huge] [--feat 8,16,32,64 --hidden 128] [--seed 0]
       fresh, untrained weights (the official initialisation) with the official key names; the
-      bundled default model is made with: init --feat 8,16,32,64 --hidden 128 --seed 0
+      bundled default model starts from --feat 8,16,32,64 --hidden 128 --seed 0
+      (scripts/train-default-model.ts trains it)
   grad --checkpoint C --input X.npy --labels L.npy --out DIR [--threads N]
       one training step's loss and the gradient of every parameter (official targets, weights and
       weighted MSE) as .npy files named by parameter, plus loss.npy, target.npy and weight.npy, for
@@ -59,6 +60,7 @@ export const model: Command = {
         print(`  format ${info.format}, size ${info.size}, ${(info.parameters / 1e6).toFixed(3)}M parameters`)
         print(`  feat_size ${info.config.featSize.join(',')}, hidden_size ${info.config.hiddenSize}`)
         print(`  ${info.untrained ? 'UNTRAINED: random initial weights, predictions are meaningless' : 'trained weights'}`)
+        if (info.threshold !== undefined) print(`  agglomeration threshold ${info.threshold} (calibrated when it was trained)`)
         if (info.description) print(`  ${info.description}`)
         return 0
       }

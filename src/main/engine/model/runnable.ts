@@ -14,6 +14,8 @@ import { buildNetwork, INPUT, OUTPUT } from './network'
 /** safetensors metadata keys this app writes and reads. */
 export const META_UNTRAINED = 'tokenunify.untrained'
 export const META_DESCRIPTION = 'tokenunify.description'
+/** The agglomeration threshold this model's affinities segment best at, found when it was trained. */
+export const META_THRESHOLD = 'tokenunify.threshold'
 
 export const DEFAULT_PATCH: Vec3 = [16, 160, 160]
 
@@ -27,6 +29,8 @@ export interface ModelInfo {
   /** True when the file says its weights were never trained (the bundled default model). */
   untrained: boolean
   description?: string
+  /** Agglomeration threshold calibrated for this model; segmentations use it unless told otherwise. */
+  threshold?: number
 }
 
 export interface ModelOptions {
@@ -53,9 +57,15 @@ export interface RunnableModel {
   dispose(): Promise<void>
 }
 
-/** The small untrained model bundled with the app (resources/models). */
+/** The small model bundled with the app (resources/models), trained on synthetic EM by scripts/train-default-model.ts. */
 export function defaultModelPath(): string {
-  return join(appPaths().resources, 'models', 'tokenunify-tiny-untrained.safetensors')
+  return join(appPaths().resources, 'models', 'tokenunify-tiny-synthetic.safetensors')
+}
+
+/** The calibrated threshold a file's metadata records, if any (a value outside (0, 1) is ignored). */
+export function modelThreshold(metadata: Record<string, string> | undefined): number | undefined {
+  const t = Number(metadata?.[META_THRESHOLD])
+  return metadata?.[META_THRESHOLD] !== undefined && t > 0 && t < 1 ? t : undefined
 }
 
 function describe(c: Pick<Checkpoint, 'path' | 'format' | 'size' | 'config' | 'params' | 'meta'>): ModelInfo {
@@ -68,6 +78,7 @@ function describe(c: Pick<Checkpoint, 'path' | 'format' | 'size' | 'config' | 'p
     parameters: c.params.reduce((n, p) => n + p.shape.reduce((a, b) => a * b, 1), 0),
     untrained: metadata[META_UNTRAINED] === 'true',
     ...(metadata[META_DESCRIPTION] ? { description: metadata[META_DESCRIPTION] } : {}),
+    ...(modelThreshold(metadata) === undefined ? {} : { threshold: modelThreshold(metadata) }),
   }
 }
 

@@ -8,6 +8,7 @@ import { inferToFile } from '../infer/run'
 import type { VolumeSource } from '../io/volume'
 import type { JobContext, JobRunner } from '../jobs/runner'
 import { CACHE_DIR, type Project } from '../store/project'
+import { activeModelFile } from '../train/versions'
 import { SegmentationSession } from './session'
 
 type Calls = Omit<SegmentCalls, 'segment.mesh'>
@@ -47,9 +48,11 @@ export function segmentHandlers(engine: SegmentEngine): Handlers {
           const spec = { ...(dataset === undefined ? {} : { dataset }), ...(threshold === undefined ? {} : { threshold }), ...(fragments === undefined ? {} : { fragments }) }
           if (!image) return s.segment({ affinities: affinities as string, ...spec }, ctx)
           const out = join(s.project.dir, CACHE_DIR, `affinities-${Date.now()}.zarr`)
-          const inferred = await inferToFile(image, out, { ...(checkpoint ? { checkpoint } : {}), ...(provider ? { provider } : {}), ...(patch ? { patch } : {}) }, part(ctx, 0, INFER_SHARE, 'affinities: '))
+          const model = checkpoint ?? activeModelFile(s.project)
+          const inferred = await inferToFile(image, out, { checkpoint: model, ...(provider ? { provider } : {}), ...(patch ? { patch } : {}) }, part(ctx, 0, INFER_SHARE, 'affinities: '))
+          const calibrated = threshold === undefined && inferred.model.threshold !== undefined ? { threshold: inferred.model.threshold } : {}
           try {
-            return await s.segment({ affinities: out, ...spec, model: { path: inferred.model.path, untrained: inferred.model.untrained } }, part(ctx, INFER_SHARE, 1))
+            return await s.segment({ affinities: out, ...spec, ...calibrated, model: { path: inferred.model.path, untrained: inferred.model.untrained } }, part(ctx, INFER_SHARE, 1))
           } catch (err) {
             rmSync(out, { recursive: true, force: true })
             throw err

@@ -1,7 +1,8 @@
 /**
  * How well a model segments the held-out corrections: the model predicts affinities over the box
  * around the held-out reviewed segments, a fresh segmentation is made from them (watershed
- * fragments, agglomeration at the default threshold), and VOI and the adapted Rand error
+ * fragments, agglomeration at the model's calibrated threshold,
+ * or the default one for a model without), and VOI and the adapted Rand error
  * (segment/metrics.ts) are measured against those segments - the same numbers for the model
  * before and after fine-tuning. Only the held-out segments are known to be right, so the score
  * covers the predicted segments that touch them: their voxels outside the held-out segments carry
@@ -76,13 +77,14 @@ export async function heldOutRegion(
   return { box, image, truth }
 }
 
-/** VOI and ARand of `modelFile`'s segmentation of the region against its held-out labels. */
-export async function scoreModel(
-  region: HeldOutRegion,
-  modelFile: string,
-  options: { patch?: Vec3; provider?: Provider; threads?: number; threshold?: number } = {},
-  ctx?: JobContext,
-): Promise<HeldOutMetrics> {
+interface ScoreOptions {
+  patch?: Vec3
+  provider?: Provider
+  threads?: number
+}
+
+/** The model's segmentation graph of the region (fragments and merge history), and its calibrated threshold. */
+async function segmentRegion(region: HeldOutRegion, modelFile: string, options: ScoreOptions, ctx?: JobContext): Promise<{ seg: Segmentation; threshold?: number }> {
   const { box } = region
   const shape = [box.stop[0] - box.start[0], box.stop[1] - box.start[1], box.stop[2] - box.start[2]] as Vec3
   const pixels = await region.image.read(box)
@@ -94,11 +96,34 @@ export async function scoreModel(
   } finally {
     await model.dispose()
   }
-  const seg = await Segmentation.fromAffinities({ data: sink.data, shape })
-  const labels = await seg.labels(options.threshold)
+  return { seg: await Segmentation.fromAffinities({ data: sink.data, shape }), threshold: model.info.threshold }
+}
+
+async function scoreAt(region: HeldOutRegion, seg: Segmentation, threshold: number | undefined): Promise<HeldOutMetrics> {
+  const labels = await seg.labels(threshold)
   const touching = new Set<number>()
   for (let i = 0; i < region.truth.length; i++) if (region.truth[i] !== 0) touching.add(Number(labels.data[i]))
   const truth = Uint32Array.from(region.truth, (t, i) => (t !== 0 ? t : touching.has(Number(labels.data[i])) ? ELSEWHERE : 0))
-  const e = await evaluate(labels, { data: truth, shape })
+  const e = await evaluate(labels, { data: truth, shape: labels.shape })
   return { voi: e.voi, voiSplit: e.voiSplit, voiMerge: e.voiMerge, arand: e.arand, voxels: e.voxels }
+}
+
+/** VOI and ARand of `modelFile`'s segmentation of the region (at the model's calibrated threshold unless given). */
+export async function scoreModel(region: HeldOutRegion, modelFile: string, options: ScoreOptions & { threshold?: number } = {}, ctx?: JobContext): Promise<HeldOutMetrics> {
+  const { seg, threshold } = await segmentRegion(region, modelFile, options, ctx)
+  return scoreAt(region, seg, options.threshold ?? threshold)
+}
+
+/** The candidate threshold at which `modelFile` segments the region with the lowest VOI, and every candidate's scores. */
+export async function calibrateThreshold(
+  region: HeldOutRegion,
+  modelFile: string,
+  candidates: readonly number[],
+  options: ScoreOptions = {},
+): Promise<{ threshold: number; scores: { threshold: number; metrics: HeldOutMetrics }[] }> {
+  const { seg } = await segmentRegion(region, modelFile, options)
+  const scores: { threshold: number; metrics: HeldOutMetrics }[] = []
+  for (const threshold of candidates) scores.push({ threshold, metrics: await scoreAt(region, seg, threshold) })
+  const best = scores.reduce((a, b) => (b.metrics.voi < a.metrics.voi ? b : a))
+  return { threshold: best.threshold, scores }
 }

@@ -15,6 +15,7 @@ import { openVolume } from '../io/open'
 import type { VolumeSource } from '../io/volume'
 import type { JobContext } from '../jobs/runner'
 import { loadCheckpoint } from '../model/checkpoint'
+import { modelThreshold } from '../model/runnable'
 import { writeTransaction } from '../store/database'
 import { EditLog } from '../store/log'
 import { MODELS_DIR, type Project } from '../store/project'
@@ -132,6 +133,8 @@ export async function trainOnCorrections(project: Project, settings: TrainSettin
     ctx.throwIfCancelled()
 
     const start = await loadCheckpoint(versionFile(project, base))
+    // A fine-tuned version segments at its parent's calibrated threshold.
+    const threshold = modelThreshold(start.meta.metadata)
     trainer = await Trainer.create({ config: start.config, weights: start.weights, scope: settings.scope, patch: settings.patch, provider: settings.provider, threads: settings.threads })
     const random = seededRandom(settings.seed + 1)
     // Scopes with a frozen part reuse a pool of prepared crops; training everything draws fresh ones.
@@ -162,14 +165,17 @@ export async function trainOnCorrections(project: Project, settings: TrainSettin
       ctx.progress(0.1 + (0.8 * step) / settings.steps, `step ${step}/${settings.steps}, loss ${loss.toFixed(4)}`)
       if (losses.length >= 10 || step === settings.steps) project.training.appendLoss(run.id, losses.splice(0))
       if (step % settings.checkpointEvery === 0 && step < settings.steps) {
-        await saveWeights(partial, start.config, trainer.weights(), `checkpoint of training run ${run.id} at step ${step}`)
+        await saveWeights(partial, start.config, trainer.weights(), { description: `checkpoint of training run ${run.id} at step ${step}`, threshold })
       }
       // Let progress events and other calls through between steps (ONNX Runtime blocks while it runs).
       await new Promise((resolve) => setImmediate(resolve))
     }
 
     const file = join(project.dir, MODELS_DIR, final)
-    await saveWeights(file, start.config, trainer.weights(), `fine-tuned on the corrections of ${project.dir}: run ${run.id}, ${settings.scope} scope, ${settings.steps} steps`)
+    await saveWeights(file, start.config, trainer.weights(), {
+      description: `fine-tuned on the corrections of ${project.dir}: run ${run.id}, ${settings.scope} scope, ${settings.steps} steps`,
+      threshold,
+    })
     await trainer.dispose()
     trainer = null
     rmSync(partial, { force: true })

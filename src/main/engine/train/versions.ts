@@ -13,7 +13,7 @@ import { loadCheckpoint, saveSafetensors, type Tensor } from '../model/checkpoin
 import type { NetworkConfig } from '../model/config'
 import { buildNetwork, INPUT, OUTPUT } from '../model/network'
 import { paramSpecs } from '../model/params'
-import { DEFAULT_PATCH, defaultModelPath, META_DESCRIPTION } from '../model/runnable'
+import { DEFAULT_PATCH, defaultModelPath, META_DESCRIPTION, META_THRESHOLD, modelThreshold } from '../model/runnable'
 import { MODELS_DIR, type Project } from '../store/project'
 
 /** The file of a version, absolute. */
@@ -49,18 +49,31 @@ export function activeModelFile(project: Project | null): string {
 export async function importVersion(project: Project, path: string, options: { name?: string; activate?: boolean } = {}): Promise<ModelVersion> {
   const checkpoint = await loadCheckpoint(path)
   const file = `imported-${Date.now()}-${basename(path).replace(/\.(pth|pt|safetensors)$/i, '')}.safetensors`
-  await saveWeights(join(project.dir, MODELS_DIR, file), checkpoint.config, checkpoint.weights, checkpoint.meta.metadata?.[META_DESCRIPTION] ?? `imported from ${path}`)
+  const metadata = checkpoint.meta.metadata
+  await saveWeights(join(project.dir, MODELS_DIR, file), checkpoint.config, checkpoint.weights, {
+    description: metadata?.[META_DESCRIPTION] ?? `imported from ${path}`,
+    threshold: modelThreshold(metadata),
+  })
   return project.models.record({ name: options.name ?? `imported ${basename(path)}`, file, activate: options.activate ?? true })
 }
 
+/** What a saved model file says of itself besides its weights. */
+export interface ModelNotes {
+  description: string
+  /** The calibrated agglomeration threshold (runnable.ts META_THRESHOLD). */
+  threshold?: number
+}
+
 /** Writes every parameter in the official state_dict order with the official key names. */
-export async function saveWeights(file: string, config: NetworkConfig, weights: ReadonlyMap<string, Tensor>, description: string): Promise<void> {
+export async function saveWeights(file: string, config: NetworkConfig, weights: ReadonlyMap<string, Tensor>, notes: ModelNotes): Promise<void> {
   const ordered = paramSpecs(config).map((p): [string, Tensor] => {
     const t = weights.get(p.name)
     if (!t) throw new StudioError('internal', `saving ${file}: no weights for ${p.name}`)
     return [p.name, t]
   })
-  await saveSafetensors(file, ordered, { metadata: { [META_DESCRIPTION]: description, config: JSON.stringify(config) } })
+  const metadata: Record<string, string> = { [META_DESCRIPTION]: notes.description, config: JSON.stringify(config) }
+  if (notes.threshold !== undefined) metadata[META_THRESHOLD] = String(notes.threshold)
+  await saveSafetensors(file, ordered, { metadata })
 }
 
 /**

@@ -18,7 +18,8 @@ export interface RunOptions {
   source: 'image' | 'file'
   affinities?: string
   fragments: '2d' | '3d'
-  threshold: number
+  /** Absent: the model's calibrated threshold (or the engine's default). */
+  threshold?: number
 }
 
 export const useSegmentationStore = defineStore('segmentation', () => {
