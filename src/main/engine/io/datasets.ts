@@ -1,7 +1,36 @@
-/** Choosing a dataset inside a container (HDF5 file, Zarr or N5 store), shared by those formats. */
+/** Finding and choosing a dataset inside a container (HDF5 file, Zarr or N5 store), shared by those formats. */
+import { readdirSync } from 'node:fs'
+import { join } from 'node:path'
 import { StudioError } from '../../../shared/errors'
 import type { DatasetEntry, Vec3, VolumeProbe } from '../../../shared/types'
 import { isSupportedStoredType } from './dtypes'
+
+/** How deep below a store's root arrays are looked for. */
+const MAX_DEPTH = 6
+
+/**
+ * The arrays of a directory store (Zarr, N5), depth first in natural name order: `arrayAt(dir)`
+ * gives a folder's array metadata, or undefined for a group, whose subfolders are searched.
+ */
+export function findStoreArrays<T>(root: string, arrayAt: (dir: string) => T | undefined): Array<{ path: string; meta: T }> {
+  const out: Array<{ path: string; meta: T }> = []
+  const walk = (rel: string, depth: number) => {
+    const dir = rel === '' ? root : join(root, rel)
+    const meta = arrayAt(dir)
+    if (meta !== undefined) {
+      out.push({ path: rel, meta })
+      return
+    }
+    if (depth >= MAX_DEPTH) return
+    const names = readdirSync(dir, { withFileTypes: true })
+      .filter((d) => d.isDirectory() && !d.name.startsWith('.'))
+      .map((d) => d.name)
+      .sort(new Intl.Collator(undefined, { numeric: true }).compare)
+    for (const name of names) walk(rel === '' ? name : `${rel}/${name}`, depth + 1)
+  }
+  walk('', 0)
+  return out
+}
 
 /** Names an image volume usually has (CREMI, ilastik, funlib, BigDataViewer conventions). */
 const RAW_NAMES = ['volumes/raw', 'raw', 'data', 'volume', 'main', 'exchange/data', 's0']

@@ -7,7 +7,7 @@ import { StudioError } from '../../../shared/errors'
 import type { DType } from '../../../shared/types'
 import type { VoxelArray } from './volume'
 
-type AnyTypedArray =
+export type AnyTypedArray =
   | Uint8Array
   | Int8Array
   | Uint16Array
@@ -66,7 +66,13 @@ export function isSupportedStoredType(name: string): boolean {
 
 export const BYTES_PER_VOXEL: Record<DType, number> = { uint8: 1, uint16: 2, float32: 4, uint32: 4, uint64: 8 }
 
-const ARRAY_OF: Record<string, { new (buf: ArrayBuffer, offset?: number, length?: number): AnyTypedArray; BYTES_PER_ELEMENT: number }> = {
+export type StoredTypeName = 'uint8' | 'int8' | 'bool' | 'uint16' | 'int16' | 'uint32' | 'int32' | 'uint64' | 'int64' | 'float32' | 'float64'
+
+/** The typed array that holds each stored type ('bool' as bytes). */
+export const TYPED_ARRAY_OF: Record<
+  StoredTypeName,
+  { new (n: number): AnyTypedArray; new (buf: ArrayBuffer, offset?: number, length?: number): AnyTypedArray; BYTES_PER_ELEMENT: number }
+> = {
   uint8: Uint8Array,
   int8: Int8Array,
   bool: Uint8Array,
@@ -82,7 +88,7 @@ const ARRAY_OF: Record<string, { new (buf: ArrayBuffer, offset?: number, length?
 
 /** Raw bytes of stored type `name` as a typed array, swapping byte order first when they are big-endian. */
 export function fromBytes(bytes: Uint8Array, name: string, bigEndian: boolean, file: string): AnyTypedArray {
-  const ctor = ARRAY_OF[name]
+  const ctor = Object.hasOwn(TYPED_ARRAY_OF, name) ? TYPED_ARRAY_OF[name as StoredTypeName] : undefined
   if (!ctor) throw new StudioError('unsupported', `${file}: data type ${name} is not supported`, { file })
   const width = ctor.BYTES_PER_ELEMENT
   // A fresh, aligned buffer that this function may reorder in place.

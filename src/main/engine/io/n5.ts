@@ -5,7 +5,7 @@
  * (z, y, x) C order) and leaves decompression to Node's zlib (gzip) and zarrita's codecs
  * (blosc, zstd). Missing blocks read as zeros, as N5 defines.
  */
-import { existsSync, readdirSync, readFileSync } from 'node:fs'
+import { existsSync, readFileSync } from 'node:fs'
 import { readFile } from 'node:fs/promises'
 import { basename, join } from 'node:path'
 import { promisify } from 'node:util'
@@ -15,7 +15,7 @@ import { StudioError } from '../../../shared/errors'
 import type { DatasetEntry, Vec3, VolumeProbe } from '../../../shared/types'
 import type { CachedChunk } from './cache'
 import { ChunkedVolume, type VolumeMeta } from './chunked'
-import { arrayEntry, chooseDataset, defaultDataset, trimSlashes } from './datasets'
+import { arrayEntry, chooseDataset, defaultDataset, findStoreArrays, trimSlashes } from './datasets'
 import { fromBytes, storedType, type StoredType } from './dtypes'
 import { allocate, mapAxes, type AxisMap, type VolumeSource, type VoxelArray } from './volume'
 
@@ -38,7 +38,6 @@ interface N5Attributes {
   [key: string]: unknown
 }
 
-const MAX_DEPTH = 6
 const gunzip = promisify(zlibGunzip)
 const inflate = promisify(zlibInflate)
 const NM_PER_UNIT: Record<string, number> = { nm: 1, nanometer: 1, um: 1000, µm: 1000, micrometer: 1000, micron: 1000 }
@@ -65,24 +64,11 @@ function voxelSizeOf(attrs: N5Attributes): Vec3 | undefined {
   return [v[2] * factor, v[1] * factor, v[0] * factor]
 }
 
-function findDatasets(root: string): Array<{ path: string; attrs: N5Attributes & { dimensions: number[]; blockSize: number[]; dataType: string } }> {
-  const out: ReturnType<typeof findDatasets> = []
-  const walk = (rel: string, depth: number) => {
-    const dir = rel === '' ? root : join(root, rel)
+function findDatasets(root: string) {
+  return findStoreArrays(root, (dir) => {
     const attrs = readAttributes(dir)
-    if (isDataset(attrs)) {
-      out.push({ path: rel, attrs })
-      return
-    }
-    if (depth >= MAX_DEPTH) return
-    const names = readdirSync(dir, { withFileTypes: true })
-      .filter((d) => d.isDirectory() && !d.name.startsWith('.'))
-      .map((d) => d.name)
-      .sort(new Intl.Collator(undefined, { numeric: true }).compare)
-    for (const name of names) walk(rel === '' ? name : `${rel}/${name}`, depth + 1)
-  }
-  walk('', 0)
-  return out
+    return isDataset(attrs) ? attrs : undefined
+  }).map(({ path, meta }) => ({ path, attrs: meta }))
 }
 
 const DECODABLE = new Set(['raw', 'gzip', 'blosc', 'zstd'])

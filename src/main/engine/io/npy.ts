@@ -9,21 +9,11 @@ import { StudioError } from '../../../shared/errors'
 import type { DType, Vec3 } from '../../../shared/types'
 import type { CachedChunk } from './cache'
 import { ChunkedVolume, type VolumeMeta } from './chunked'
-import { BYTES_PER_VOXEL, storedType, type StoredType } from './dtypes'
+import { BYTES_PER_VOXEL, storedType, TYPED_ARRAY_OF, type AnyTypedArray, type StoredType, type StoredTypeName } from './dtypes'
 import { allocate, mapAxes, type VolumeSource, type VoxelArray } from './volume'
 
-export type NpyDType = 'uint8' | 'int8' | 'uint16' | 'int16' | 'uint32' | 'int32' | 'int64' | 'uint64' | 'float32' | 'float64' | 'bool'
-export type NpyArray =
-  | Uint8Array
-  | Int8Array
-  | Uint16Array
-  | Int16Array
-  | Uint32Array
-  | Int32Array
-  | BigInt64Array
-  | BigUint64Array
-  | Float32Array
-  | Float64Array
+export type NpyDType = StoredTypeName
+export type NpyArray = AnyTypedArray
 
 export interface Npy {
   dtype: NpyDType
@@ -44,19 +34,6 @@ const DESCR: Record<string, NpyDType> = {
   '<f4': 'float32',
   '<f8': 'float64',
 }
-const CTOR = {
-  uint8: Uint8Array,
-  bool: Uint8Array,
-  int8: Int8Array,
-  uint16: Uint16Array,
-  int16: Int16Array,
-  uint32: Uint32Array,
-  int32: Int32Array,
-  uint64: BigUint64Array,
-  int64: BigInt64Array,
-  float32: Float32Array,
-  float64: Float64Array,
-} as const
 const MAGIC = '\x93NUMPY'
 
 export interface NpyHeader {
@@ -100,7 +77,7 @@ export function readNpy(file: string): Npy {
   }
   const { dtype, shape, dataOffset } = parseNpyHeader(bytes, file)
   const count = shape.reduce((a, b) => a * b, 1)
-  const ctor = CTOR[dtype]
+  const ctor = TYPED_ARRAY_OF[dtype]
   const need = count * ctor.BYTES_PER_ELEMENT
   if (bytes.length - dataOffset < need) {
     throw new StudioError('bad_format', `${file}: truncated: ${bytes.length - dataOffset} data bytes, shape needs ${need}`, { file })
@@ -192,7 +169,7 @@ class NpyVolume extends ChunkedVolume {
     const [, sy, sx] = this.shape
     const y0 = y * this.chunkShape[1]
     const rows = Math.min(this.chunkShape[1], sy - y0)
-    const ctor = CTOR[this.npyDType]
+    const ctor = TYPED_ARRAY_OF[this.npyDType]
     const bytes = new Uint8Array(rows * sx * ctor.BYTES_PER_ELEMENT)
     const { bytesRead } = await this.handle.read(bytes, 0, bytes.length, this.origin + (z * sy + y0) * sx * ctor.BYTES_PER_ELEMENT)
     if (bytesRead < bytes.length) {
@@ -212,7 +189,7 @@ export async function openNpy(file: string, options: { channel?: number } = {}):
   const header = readNpyHeader(file)
   const stored = storedType(header.dtype, file)
   const axes = mapAxes(header.shape, file, options.channel)
-  const bpe = CTOR[header.dtype].BYTES_PER_ELEMENT
+  const bpe = TYPED_ARRAY_OF[header.dtype].BYTES_PER_ELEMENT
   const [sz, sy, sx] = axes.shape
   const plane = sz * sy * sx
   // Flat index of the first voxel of the chosen channel, over the leading axes in C order.

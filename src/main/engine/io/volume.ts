@@ -1,6 +1,7 @@
 /** The one interface every volume format implements, and the in-memory volume. */
 import { StudioError } from '../../../shared/errors'
 import type { Box3, DType, Vec3, VolumeFormat } from '../../../shared/types'
+import { TYPED_ARRAY_OF } from './dtypes'
 
 export type VoxelArray = Uint8Array | Uint16Array | Float32Array | Uint32Array | BigUint64Array
 
@@ -22,16 +23,8 @@ export interface VolumeSource {
   close(): Promise<void>
 }
 
-const ARRAY_OF: Record<DType, { new (n: number): VoxelArray }> = {
-  uint8: Uint8Array,
-  uint16: Uint16Array,
-  float32: Float32Array,
-  uint32: Uint32Array,
-  uint64: BigUint64Array,
-}
-
 export function allocate(dtype: DType, n: number): VoxelArray {
-  return new ARRAY_OF[dtype](n)
+  return new TYPED_ARRAY_OF[dtype](n) as VoxelArray
 }
 
 export function boxSize(box: Box3): Vec3 {

@@ -2,7 +2,7 @@
  * Zarr v2 and v3 stores (zarrita), including OME-Zarr multiscales, whose every level is a dataset
  * ('0', '1', ...). Missing chunks read as the array's fill value, as the Zarr spec says.
  */
-import { existsSync, readdirSync, readFileSync } from 'node:fs'
+import { existsSync, readFileSync } from 'node:fs'
 import { basename, dirname, join } from 'node:path'
 import FileSystemStore from '@zarrita/storage/fs'
 import * as zarr from 'zarrita'
@@ -10,14 +10,13 @@ import { StudioError } from '../../../shared/errors'
 import type { DatasetEntry, Vec3, VolumeProbe } from '../../../shared/types'
 import type { CachedChunk } from './cache'
 import { ChunkedVolume, type VolumeMeta } from './chunked'
-import { arrayEntry, chooseDataset, defaultDataset, trimSlashes } from './datasets'
+import { arrayEntry, chooseDataset, defaultDataset, findStoreArrays, trimSlashes } from './datasets'
 import { storedType, type StoredType } from './dtypes'
 import { mapAxes, type AxisMap, type VolumeSource, type VoxelArray } from './volume'
 
 type ZArray = zarr.Array<zarr.DataType, FileSystemStore>
 
 /** How deep the dataset picker looks for arrays below the store root. */
-const MAX_DEPTH = 6
 
 /** Whether `dir` is (part of) a Zarr store: it holds Zarr metadata. */
 export function isZarrDir(dir: string): boolean {
@@ -108,25 +107,12 @@ function attrVoxelSize(attrs: Record<string, unknown>): Vec3 | undefined {
   return Array.isArray(v) && v.length >= 3 && v.every((n) => typeof n === 'number' && n > 0) ? (v.slice(-3) as Vec3) : undefined
 }
 
-/** Every array in the store below `root`, with its metadata, depth first in name order. */
+/** Every array in the store below `root`, with its metadata. */
 function findArrays(root: string): Array<{ path: string; meta: NodeMeta }> {
-  const out: Array<{ path: string; meta: NodeMeta }> = []
-  const walk = (rel: string, depth: number) => {
-    const dir = join(root, rel)
+  return findStoreArrays(root, (dir) => {
     const meta = nodeMeta(dir)
-    if (meta?.kind === 'array') {
-      out.push({ path: rel, meta })
-      return
-    }
-    if (depth >= MAX_DEPTH) return
-    const names = readdirSync(dir, { withFileTypes: true })
-      .filter((d) => d.isDirectory() && !d.name.startsWith('.'))
-      .map((d) => d.name)
-      .sort(new Intl.Collator(undefined, { numeric: true }).compare)
-    for (const name of names) walk(rel === '' ? name : `${rel}/${name}`, depth + 1)
-  }
-  walk('', 0)
-  return out
+    return meta?.kind === 'array' ? meta : undefined
+  })
 }
 
 async function openArray(root: string, path: string): Promise<ZArray> {
