@@ -5,9 +5,7 @@
  * or the default one for a model without), and VOI and the adapted Rand error
  * (segment/metrics.ts) are measured against those segments - the same numbers for the model
  * before and after fine-tuning. Only the held-out segments are known to be right, so the score
- * covers the predicted segments that touch them: their voxels outside the held-out segments carry
- * one 'elsewhere' label (merging a held-out object with a neighbour is an error), voxels of other
- * predicted segments are not scored.
+ * covers the predicted segments that touch them (scoreHeldOut).
  */
 import type { Box3, Vec3 } from '../../../shared/types'
 import { MemorySink } from '../infer/sinks'
@@ -16,11 +14,8 @@ import { ArrayVolume, type VolumeSource } from '../io/volume'
 import type { JobContext } from '../jobs/runner'
 import { loadModel } from '../model/runnable'
 import type { Provider } from '../runtime/providers'
-import { evaluate, Segmentation } from '../segment'
+import { evaluate, Segmentation, type LabelVolume } from '../segment'
 import type { Project } from '../store/project'
-
-/** The label of scored voxels outside the held-out segments. */
-const ELSEWHERE = 0xffffffff
 
 export interface HeldOutMetrics {
   voi: number
@@ -99,13 +94,37 @@ async function segmentRegion(region: HeldOutRegion, modelFile: string, options: 
   return { seg: await Segmentation.fromAffinities({ data: sink.data, shape }), threshold: model.info.threshold }
 }
 
-async function scoreAt(region: HeldOutRegion, seg: Segmentation, threshold: number | undefined): Promise<HeldOutMetrics> {
-  const labels = await seg.labels(threshold)
+/**
+ * VOI and ARand of a predicted segmentation against held-out segments (`truth`: their ids, 0 where
+ * unknown). Scored: the voxels of predicted segments that touch a held-out segment. Outside the
+ * held-out segments the truth is unknown except that it is not them, so there each predicted
+ * segment counts as its own true object: merging a held-out object with a neighbour is an error,
+ * how the neighbours themselves are cut is not.
+ */
+export async function scoreHeldOut(labels: LabelVolume, truth: Uint32Array): Promise<HeldOutMetrics> {
   const touching = new Set<number>()
-  for (let i = 0; i < region.truth.length; i++) if (region.truth[i] !== 0) touching.add(Number(labels.data[i]))
-  const truth = Uint32Array.from(region.truth, (t, i) => (t !== 0 ? t : touching.has(Number(labels.data[i])) ? ELSEWHERE : 0))
-  const e = await evaluate(labels, { data: truth, shape: labels.shape })
+  for (let i = 0; i < truth.length; i++) if (truth[i] !== 0) touching.add(Number(labels.data[i]))
+  // Held-out segments as 1..k, the outside part of each touching predicted segment as k+1...
+  const ids = new Map<number, number>()
+  const outside = new Map<number, number>()
+  const scored = new Uint32Array(truth.length)
+  for (let i = 0; i < truth.length; i++) if (truth[i] !== 0 && !ids.has(truth[i])) ids.set(truth[i], ids.size + 1)
+  for (let i = 0; i < truth.length; i++) {
+    if (truth[i] !== 0) scored[i] = ids.get(truth[i])!
+    else {
+      const p = Number(labels.data[i])
+      if (!touching.has(p)) continue
+      let id = outside.get(p)
+      if (id === undefined) outside.set(p, (id = ids.size + outside.size + 1))
+      scored[i] = id
+    }
+  }
+  const e = await evaluate(labels, { data: scored, shape: labels.shape })
   return { voi: e.voi, voiSplit: e.voiSplit, voiMerge: e.voiMerge, arand: e.arand, voxels: e.voxels }
+}
+
+async function scoreAt(region: HeldOutRegion, seg: Segmentation, threshold: number | undefined): Promise<HeldOutMetrics> {
+  return scoreHeldOut(await seg.labels(threshold), region.truth)
 }
 
 /** VOI and ARand of `modelFile`'s segmentation of the region (at the model's calibrated threshold unless given). */
