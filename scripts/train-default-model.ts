@@ -26,7 +26,7 @@ import { initialWeights } from '../src/main/engine/model/init'
 import { defaultModelPath, META_DESCRIPTION, META_UNTRAINED } from '../src/main/engine/model/runnable'
 import { seededRandom } from '../src/main/engine/random'
 import { LabelledData } from '../src/main/engine/train/corrections'
-import { calibrateThreshold, scoreModel, type HeldOutMetrics } from '../src/main/engine/train/evaluate'
+import { calibrateThreshold, scoreModel, THRESHOLD_CANDIDATES, type HeldOutMetrics } from '../src/main/engine/train/evaluate'
 import { Trainer } from '../src/main/engine/train/trainer'
 import { saveWeights } from '../src/main/engine/train/versions'
 
@@ -46,8 +46,6 @@ const lr = Number(values.lr)
 const threads = values.threads === undefined ? undefined : Number(values.threads)
 const PATCH: Vec3 = [16, 80, 80]
 const TINY: NetworkConfig = { ...sizeConfig('base'), featSize: [8, 16, 32, 64], hiddenSize: 128 }
-/** Thresholds tried on the validation volume. */
-const CANDIDATES = [0.02, 0.04, 0.06, 0.08, 0.1, 0.12, 0.15, 0.2, 0.25, 0.3, 0.4, 0.5]
 const log = (line: string) => process.stdout.write(`${new Date().toISOString().slice(11, 19)} ${line}\n`)
 
 const start: { config: NetworkConfig; weights: Map<string, Tensor>; description: string } = values.init
@@ -85,7 +83,7 @@ for (let step = 1; step <= steps && Date.now() < deadline; step++) {
   if (step % 100 === 0) await save(`partial: step ${step} of scripts/train-default-model.ts`)
 }
 await save('calibrating')
-const { threshold, scores } = await calibrateThreshold(region, partial, CANDIDATES, { threads })
+const { threshold, scores } = await calibrateThreshold(region, partial, THRESHOLD_CANDIDATES, { threads })
 for (const s of scores) log(`  threshold ${s.threshold.toFixed(2)}: ${text(s.metrics)}`)
 const after = scores.find((s) => s.threshold === threshold)!.metrics
 log(`validation volume after ${done} steps, at the calibrated threshold ${threshold}: ${text(after)}`)

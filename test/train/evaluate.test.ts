@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import type { Vec3 } from '../../src/shared/types'
-import { scoreHeldOut } from '../../src/main/engine/train/evaluate'
+import { scoreHeldOut, withinVoxels } from '../../src/main/engine/train/evaluate'
 
 // One row of 12 voxels: held-out segment 7 at x 2..5, the rest unknown (0).
 const shape: Vec3 = [1, 1, 12]
@@ -36,5 +36,15 @@ describe('held-out score', () => {
     const s = await score([1, 2, 5, 5, 6, 6, 3, 3, 9, 9, 9, 9])
     expect(s.voiSplit).toBeCloseTo(1, 6)
     expect(s.voiMerge).toBeCloseTo(0, 12)
+  })
+})
+
+describe('corrections within a voxel budget', () => {
+  const at = (z: number, y: number, x: number, n = 10) => ({ box: { start: [z, y, x] as Vec3, stop: [z + n, y + n, x + n] as Vec3 } })
+  it('keeps the first and then those whose joint box stays within the budget', () => {
+    const items = [at(0, 0, 0), at(0, 0, 50), at(2, 2, 2, 5), at(0, 90, 0)]
+    // 10x10x10 and 10x10x60 fit in 6000; the third lies inside; the fourth would make 10x100x60.
+    expect(withinVoxels(items, 6000)).toEqual(items.slice(0, 3))
+    expect(withinVoxels(items, 10)).toEqual([items[0]])
   })
 })

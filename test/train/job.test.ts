@@ -4,7 +4,9 @@ import { afterAll, describe, expect, it } from 'vitest'
 import { CancelledError } from '../../src/shared/errors'
 import { JobRunner } from '../../src/main/engine/jobs/runner'
 import { loadCheckpoint } from '../../src/main/engine/model/checkpoint'
+import { modelThreshold } from '../../src/main/engine/model/runnable'
 import { MODELS_DIR } from '../../src/main/engine/store/project'
+import { THRESHOLD_CANDIDATES } from '../../src/main/engine/train/evaluate'
 import { DEFAULT_SETTINGS, trainOnCorrections, type StepReport, type TrainSettings } from '../../src/main/engine/train/job'
 import { activeModelFile } from '../../src/main/engine/train/versions'
 import { removeTempDirs, syntheticProject, tempDir } from './helpers'
@@ -56,6 +58,9 @@ describe('fine-tuning job', () => {
     // The new file has every parameter under its official name; the decoder changed, the encoder did not.
     const [before, after] = await Promise.all([loadCheckpoint(join(project.dir, MODELS_DIR, base.file)), loadCheckpoint(activeModelFile(project))])
     expect(after.weights.size).toBe(291)
+    // Its threshold is the one calibrated on the training corrections, recorded with the version.
+    expect(THRESHOLD_CANDIDATES).toContain(tuned.metrics.threshold)
+    expect(modelThreshold(after.meta.metadata)).toBe(tuned.metrics.threshold)
     const same = (name: string) => after.weights.get(name)!.data.every((v, i) => v === before.weights.get(name)!.data[i])
     expect(same('vit.stages.0.0.mamba.A_log')).toBe(true)
     expect(same('decoder1.layer.conv1.conv.weight')).toBe(false)

@@ -26,35 +26,54 @@ export interface HeldOutMetrics {
   voxels: number
 }
 
-/** What evaluation needs: the image and the held-out segments' labels over one box. */
-export interface HeldOutRegion {
+/** Agglomeration thresholds tried when a model is calibrated. */
+export const THRESHOLD_CANDIDATES = [0.02, 0.04, 0.06, 0.08, 0.1, 0.12, 0.15, 0.2, 0.25, 0.3, 0.4, 0.5]
+
+/** What evaluation needs: the image and some reviewed segments' labels (the held-out ones, say) over one box. */
+export interface CorrectionsRegion {
   box: Box3
   image: VolumeSource
-  /** Held-out segment ids at each voxel of the box, 0 elsewhere (uint32). */
+  /** The reviewed segments' ids at each voxel of the box, 0 elsewhere (uint32). */
   truth: Uint32Array
 }
 
+/** The first items, in order, whose joint box holds at most `voxels` voxels (always the first one). */
+export function withinVoxels<T extends { box: Box3 }>(items: readonly T[], voxels: number): T[] {
+  const out: T[] = []
+  let start: number[] = []
+  let stop: number[] = []
+  for (const item of items) {
+    const s = out.length === 0 ? [...item.box.start] : start.map((v, a) => Math.min(v, item.box.start[a]))
+    const e = out.length === 0 ? [...item.box.stop] : stop.map((v, a) => Math.max(v, item.box.stop[a]))
+    if (out.length > 0 && (e[0] - s[0]) * (e[1] - s[1]) * (e[2] - s[2]) > voxels) continue
+    out.push(item)
+    start = s
+    stop = e
+  }
+  return out
+}
+
 /**
- * The region to score: the box around the held-out segments' boxes, `margin` voxels wider, with
- * their current labels (fragments through the project's assignment and voxel edits).
+ * The region to score: the box around the given reviewed segments' boxes, `margin` voxels wider,
+ * with their current labels (fragments through the project's assignment and voxel edits).
  */
-export async function heldOutRegion(
+export async function correctionsRegion(
   project: Project,
   image: VolumeSource,
   fragments: VolumeSource,
-  held: readonly { segment: number; box: Box3 }[],
+  reviewed: readonly { segment: number; box: Box3 }[],
   margin = 8,
-): Promise<HeldOutRegion | null> {
-  if (held.length === 0) return null
+): Promise<CorrectionsRegion | null> {
+  if (reviewed.length === 0) return null
   const shape = fragments.shape
-  const start = [0, 1, 2].map((a) => Math.max(0, Math.min(...held.map((h) => h.box.start[a])) - margin)) as Vec3
-  const stop = [0, 1, 2].map((a) => Math.min(shape[a], Math.max(...held.map((h) => h.box.stop[a])) + margin)) as Vec3
+  const start = [0, 1, 2].map((a) => Math.max(0, Math.min(...reviewed.map((r) => r.box.start[a])) - margin)) as Vec3
+  const stop = [0, 1, 2].map((a) => Math.min(shape[a], Math.max(...reviewed.map((r) => r.box.stop[a])) + margin)) as Vec3
   const box: Box3 = { start, stop }
   const labels = await fragments.read(box)
   const edits = project.voxelEdits(box)
   const edited = new Map<number, number>()
   for (let i = 0; i < edits.indices.length; i++) edited.set(edits.indices[i], edits.labels[i])
-  const segments = new Set(held.map((h) => h.segment))
+  const segments = new Set(reviewed.map((r) => r.segment))
   const truth = new Uint32Array(labels.length)
   const size = [stop[0] - start[0], stop[1] - start[1], stop[2] - start[2]]
   const segmentOf = new Map<number, number>()
@@ -79,7 +98,7 @@ interface ScoreOptions {
 }
 
 /** The model's segmentation graph of the region (fragments and merge history), and its calibrated threshold. */
-async function segmentRegion(region: HeldOutRegion, modelFile: string, options: ScoreOptions, ctx?: JobContext): Promise<{ seg: Segmentation; threshold?: number }> {
+async function segmentRegion(region: CorrectionsRegion, modelFile: string, options: ScoreOptions, ctx?: JobContext): Promise<{ seg: Segmentation; threshold?: number }> {
   const { box } = region
   const shape = [box.stop[0] - box.start[0], box.stop[1] - box.start[1], box.stop[2] - box.start[2]] as Vec3
   const pixels = await region.image.read(box)
@@ -123,19 +142,19 @@ export async function scoreHeldOut(labels: LabelVolume, truth: Uint32Array): Pro
   return { voi: e.voi, voiSplit: e.voiSplit, voiMerge: e.voiMerge, arand: e.arand, voxels: e.voxels }
 }
 
-async function scoreAt(region: HeldOutRegion, seg: Segmentation, threshold: number | undefined): Promise<HeldOutMetrics> {
+async function scoreAt(region: CorrectionsRegion, seg: Segmentation, threshold: number | undefined): Promise<HeldOutMetrics> {
   return scoreHeldOut(await seg.labels(threshold), region.truth)
 }
 
 /** VOI and ARand of `modelFile`'s segmentation of the region (at the model's calibrated threshold unless given). */
-export async function scoreModel(region: HeldOutRegion, modelFile: string, options: ScoreOptions & { threshold?: number } = {}, ctx?: JobContext): Promise<HeldOutMetrics> {
+export async function scoreModel(region: CorrectionsRegion, modelFile: string, options: ScoreOptions & { threshold?: number } = {}, ctx?: JobContext): Promise<HeldOutMetrics> {
   const { seg, threshold } = await segmentRegion(region, modelFile, options, ctx)
   return scoreAt(region, seg, options.threshold ?? threshold)
 }
 
 /** The candidate threshold at which `modelFile` segments the region with the lowest VOI, and every candidate's scores. */
 export async function calibrateThreshold(
-  region: HeldOutRegion,
+  region: CorrectionsRegion,
   modelFile: string,
   candidates: readonly number[],
   options: ScoreOptions = {},

@@ -22,7 +22,7 @@ import { MODELS_DIR, type Project } from '../store/project'
 import { getSegmentationRun } from '../store/runs'
 import { seededRandom } from '../random'
 import { CorrectionData } from './corrections'
-import { heldOutRegion, scoreModel, type HeldOutMetrics } from './evaluate'
+import { calibrateThreshold, correctionsRegion, scoreModel, THRESHOLD_CANDIDATES, withinVoxels, type HeldOutMetrics } from './evaluate'
 import type { Scope } from './graphs'
 import { Trainer, type PreparedSample } from './trainer'
 import { activeVersion, saveWeights, versionFile } from './versions'
@@ -45,6 +45,9 @@ export interface TrainSettings {
   provider?: Provider
   threads?: number
 }
+
+/** At most this many voxels are segmented to calibrate a fine-tuned model's threshold. */
+const CALIBRATION_VOXELS = 2_000_000
 
 export const DEFAULT_SETTINGS: TrainSettings = {
   scope: 'decoder',
@@ -126,7 +129,7 @@ export async function trainOnCorrections(project: Project, settings: TrainSettin
   const partial = join(project.dir, MODELS_DIR, `run-${run.id}.partial.safetensors`)
   const final = `run-${run.id}-${settings.scope}.safetensors`
   try {
-    const region = await heldOutRegion(project, image, fragments, data.heldOut)
+    const region = await correctionsRegion(project, image, fragments, data.heldOut)
     const score = (file: string) => (region ? scoreModel(region, file, { provider: settings.provider, threads: settings.threads }) : Promise.resolve(null))
     ctx.progress(0.01, 'scoring the current model on the held-out corrections')
     const before = await score(versionFile(project, base))
@@ -172,17 +175,25 @@ export async function trainOnCorrections(project: Project, settings: TrainSettin
     }
 
     const file = join(project.dir, MODELS_DIR, final)
-    await saveWeights(file, start.config, trainer.weights(), {
-      description: `fine-tuned on the corrections of ${project.dir}: run ${run.id}, ${settings.scope} scope, ${settings.steps} steps`,
-      threshold,
-    })
+    const trained = trainer.weights()
+    const description = `fine-tuned on the corrections of ${project.dir}: run ${run.id}, ${settings.scope} scope, ${settings.steps} steps`
+    await saveWeights(file, start.config, trained, { description, threshold })
     await trainer.dispose()
     trainer = null
     rmSync(partial, { force: true })
-    ctx.progress(0.9, 'scoring the fine-tuned model on the held-out corrections')
+    // Training moves the affinities' calibration: the new threshold is the best one on (some of) the
+    // reviewed segments it trained on; the held-out ones stay out of every choice.
+    ctx.progress(0.88, 'calibrating the threshold on the training corrections')
+    const reviewed = withinVoxels(data.train.filter((c) => c.kind === 'reviewed'), CALIBRATION_VOXELS)
+    const calibration = reviewed.length > 0 ? await correctionsRegion(project, image, fragments, reviewed) : null
+    const tuned = calibration ? (await calibrateThreshold(calibration, file, THRESHOLD_CANDIDATES, { provider: settings.provider, threads: settings.threads })).threshold : threshold
+    if (tuned !== threshold) await saveWeights(file, start.config, trained, { description, threshold: tuned })
+    ctx.throwIfCancelled()
+    ctx.progress(0.94, 'scoring the fine-tuned model on the held-out corrections')
     const after = await score(file)
     ctx.throwIfCancelled()
     const metrics: Record<string, number> = { finalLoss: loss, heldOutSegments: data.heldOut.length, trainCorrections: data.train.length }
+    if (tuned !== undefined) metrics.threshold = tuned
     if (before && after) {
       for (const [k, v] of Object.entries(before)) metrics[`before.${k}`] = v
       for (const [k, v] of Object.entries(after)) metrics[`after.${k}`] = v
