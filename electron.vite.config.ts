@@ -7,8 +7,12 @@ export default defineConfig({
     build: {
       outDir: 'out/main',
       rollupOptions: {
-        // The Electron shell and the `tokenunify` CLI share the engine chunks.
-        input: { index: resolve('src/main/index.ts'), cli: resolve('src/main/cli/index.ts') },
+        // The Electron shell, the `tokenunify` CLI and the model thread share the engine chunks.
+        input: {
+          index: resolve('src/main/index.ts'),
+          cli: resolve('src/main/cli/index.ts'),
+          'model-worker': resolve('src/main/engine/model/worker.ts'),
+        },
       },
     },
   },

@@ -13,6 +13,7 @@ import { parse } from 'yaml'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { checkPackedApp, electronTarget, findPackedApps } from '../../scripts/check-abi'
 import { packageDir } from '../../scripts/package-dir'
+import { readNpy, writeNpy } from '../../src/main/engine/io/npy'
 import { appPaths, findAppRoot, userPaths } from '../../src/main/engine/paths'
 import { prepareLaunch } from '../../src/main/engine/launch/firstrun'
 import type { AppInfo } from '../../src/shared/types'
@@ -45,7 +46,7 @@ afterAll(() => rmSync(out, { recursive: true, force: true }))
 describe('npm run package:dir', () => {
   it('packs the bundles and the package.json that points at them into app.asar', () => {
     const listed = new Set(listPackage(asar, { isPack: false }).map((p) => p.replace(/\\/g, '/')))
-    for (const f of ['/out/main/index.js', '/out/preload/index.cjs', '/out/renderer/index.html', '/package.json']) {
+    for (const f of ['/out/main/index.js', '/out/main/model-worker.js', '/out/preload/index.cjs', '/out/renderer/index.html', '/package.json']) {
       expect(listed, f).toContain(f)
     }
     const pkg = JSON.parse(extractFile(asar, 'package.json').toString()) as { name: string; main: string }
@@ -122,6 +123,16 @@ describe('npm run package:dir', () => {
     } finally {
       server.kill()
     }
+  })
+
+  it('runs inference from the packed files, the model on its own thread', () => {
+    const input = join(out, 'small.npy')
+    writeNpy(input, new Uint8Array(16 * 80 * 80).fill(120), [16, 80, 80])
+    const result = join(out, 'small-affinities.npy')
+    const run = spawnSync(process.execPath, [join(extracted, 'out', 'main', 'cli.js'), 'infer', '--input', input, '--out', result, '--patch', '16,80,80', '--provider', 'cpu'], { encoding: 'utf8' })
+    expect(run.status, run.stderr).toBe(0)
+    expect(run.stderr).toContain(join(`${extracted}.unpacked`, 'resources', 'models'))
+    expect(readNpy(result).shape).toEqual([3, 16, 80, 80])
   })
 
   it('keeps only this platform\'s ONNX Runtime, and it offers the WebGPU provider', () => {

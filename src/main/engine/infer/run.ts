@@ -6,7 +6,8 @@
 import { rmSync } from 'node:fs'
 import type { VolumeSource } from '../io/volume'
 import type { JobContext } from '../jobs/runner'
-import { defaultModelPath, loadModel, type ModelInfo, type ModelOptions, type RunnableModel } from '../model/runnable'
+import { loadModelOffThread } from '../model/offthread'
+import { defaultModelPath, type ModelInfo, type ModelOptions, type RunnableModel } from '../model/runnable'
 import type { PassedOver, Provider } from '../runtime/providers'
 import { createSink } from './files'
 import { inferVolume, type InferOptions, type InferStats } from './sliding'
@@ -26,7 +27,7 @@ export interface InferFileResult extends InferStats {
 }
 
 export async function inferToFile(source: VolumeSource, out: string, options: InferFileOptions = {}, ctx?: JobContext): Promise<InferFileResult> {
-  const model = await loadModel(options.checkpoint ?? defaultModelPath(), options)
+  const model = await loadModelOffThread(options.checkpoint ?? defaultModelPath(), options)
   try {
     options.onModel?.(model)
     const sink = await createSink(out, source.shape)

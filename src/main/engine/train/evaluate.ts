@@ -12,7 +12,7 @@ import { MemorySink } from '../infer/sinks'
 import { inferVolume } from '../infer/sliding'
 import { ArrayVolume, type VolumeSource } from '../io/volume'
 import type { JobContext } from '../jobs/runner'
-import { loadModel } from '../model/runnable'
+import { loadModelOffThread } from '../model/offthread'
 import type { Provider } from '../runtime/providers'
 import { evaluate, Segmentation, type LabelVolume } from '../segment'
 import type { Project } from '../store/project'
@@ -103,7 +103,7 @@ async function segmentRegion(region: CorrectionsRegion, modelFile: string, optio
   const shape = [box.stop[0] - box.start[0], box.stop[1] - box.start[1], box.stop[2] - box.start[2]] as Vec3
   const pixels = await region.image.read(box)
   const crop = new ArrayVolume(`${region.image.name} (held-out box)`, shape, region.image.dtype, pixels)
-  const model = await loadModel(modelFile, { provider: options.provider ?? 'cpu', ...(options.patch ? { patch: options.patch } : {}), threads: options.threads })
+  const model = await loadModelOffThread(modelFile, { provider: options.provider ?? 'cpu', ...(options.patch ? { patch: options.patch } : {}), threads: options.threads })
   const sink = new MemorySink(shape)
   try {
     await inferVolume(crop, model, sink, {}, ctx)
