@@ -13,6 +13,8 @@ export default defineConfig({
           cli: resolve('src/main/cli/index.ts'),
           'model-worker': resolve('src/main/engine/model/worker.ts'),
         },
+        // Only for running the engine from its sources (model/offthread.ts); never in a build.
+        external: ['esbuild'],
       },
     },
   },
