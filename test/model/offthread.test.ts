@@ -26,7 +26,7 @@ describe('a model on its own thread', () => {
       last = now
     }, 5)
     const t0 = performance.now()
-    let out = new Float32Array()
+    let out: Float32Array = new Float32Array()
     for (let i = 0; i < 3; i++) out = await model.run(windows)
     const perWindow = (performance.now() - t0) / 3
     clearInterval(ticks)
