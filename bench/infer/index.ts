@@ -13,7 +13,7 @@ import { spawnSync } from 'node:child_process'
 import { availableParallelism, cpus } from 'node:os'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
-import { Graph, sizeOf, type Node } from '../../src/main/engine/graph/builder'
+import { Graph, sizeOf } from '../../src/main/engine/graph/builder'
 import { selectiveScanParallel, type Provider } from '../../src/main/engine/graph/lower'
 import { OPS } from '../../src/main/engine/graph/ops'
 import { sizeConfig, type SizeName } from '../../src/main/engine/model/config'
@@ -42,10 +42,6 @@ interface Measured {
   scanShare?: number
 }
 
-function graphFlops(nodes: readonly Node[]): number {
-  return nodes.reduce((sum, n) => sum + OPS[n.op].flops([...n.inputs], [...n.outputs], n.attrs), 0)
-}
-
 /** Best of the runs: on a shared machine the fastest run is the one least disturbed by others. */
 const best = (xs: number[]) => Math.min(...xs)
 
@@ -63,7 +59,7 @@ async function referenceConv(provider: Provider, threads: number | undefined) {
   g.output('y', g.conv(x, g.param('w', [c, c, ...REF.kernel]), g.param('b', [c]), { pads: [0, 2, 2, 0, 2, 2] }))
   const w = new Float32Array(c * c * 25).fill(0.01)
   const program = await Program.create(g, { provider, threads, weights: (n) => (n === 'w' ? w : new Float32Array(c)) })
-  return { program, feeds: { [INPUT]: new Float32Array(c * VOXELS).fill(0.5) }, flops: graphFlops(g.nodes) }
+  return { program, feeds: { [INPUT]: new Float32Array(c * VOXELS).fill(0.5) }, flops: g.flops() }
 }
 
 /**
@@ -90,7 +86,7 @@ async function child(what: string, provider: Provider, threads: number | undefin
     scanShare += scanSeconds / (onnxSeconds + scanSeconds) / runs
     conv.push(await timeOnce(ref.program, ref.feeds))
   }
-  return { seconds: best(net), flops: graphFlops(g.nodes), maxRssMiB, ref: { seconds: best(conv), flops: ref.flops }, scan: program.scan, scanShare }
+  return { seconds: best(net), flops: g.flops(), maxRssMiB, ref: { seconds: best(conv), flops: ref.flops }, scan: program.scan, scanShare }
 }
 
 /** The 24 scans of one base-size patch: per stage, 2 layers x 3 directions of (channels, tokens). */

@@ -16,7 +16,7 @@ import { sizeConfig, type SizeName } from '../../src/main/engine/model/config'
 import { initialWeights } from '../../src/main/engine/model/init'
 import { buildNetwork, INPUT } from '../../src/main/engine/model/network'
 import { Program } from '../../src/main/engine/runtime/program'
-import { SCOPES, type Scope } from '../../src/main/engine/train/graphs'
+import { SCOPES, trainingStepGraphs, type Scope } from '../../src/main/engine/train/graphs'
 import { Trainer } from '../../src/main/engine/train/trainer'
 import { uniformArray } from '../../src/main/engine/random'
 
@@ -50,11 +50,13 @@ async function mean(runs: number, f: () => Promise<unknown>): Promise<number> {
 console.log(`bench/train: ${values.size} (${[...weights.values()].reduce((n, t) => n + t.data.length, 0) / 1e6}M parameters), patch ${patch.join('x')}, batch 1, CPU provider`)
 console.log(`machine: ${cpus()[0]?.model ?? 'cpu'}, ${availableParallelism()} cores; ONNX Runtime threads ${threads ?? 'default'}`)
 
-const forward = await Program.create(buildNetwork(config, { patch, batch: 1 }), { provider: 'cpu', weights: (n) => weights.get(n)?.data, threads })
+const network = buildNetwork(config, { patch, batch: 1 })
+const forwardFlops = network.flops()
+const forward = await Program.create(network, { provider: 'cpu', weights: (n) => weights.get(n)?.data, threads })
 const forwardSeconds = await mean(steps, () => forward.run({ [INPUT]: input }))
 await forward.dispose()
 
-const rows: { scope: string; trainable: number; build: number; features: number; step: number }[] = []
+const rows: { scope: string; trainable: number; build: number; features: number; step: number; flops: number }[] = []
 for (const scope of values.scopes.split(',') as Scope[]) {
   const t0 = performance.now()
   const trainer = await Trainer.create({ config, weights, scope, patch, threads })
@@ -64,16 +66,18 @@ for (const scope of values.scopes.split(',') as Scope[]) {
   const prepared = await trainer.prepare(sample)
   const step = await mean(steps, () => trainer.train([prepared], 1e-4))
   const trainable = trainer.trainable.reduce((n, name) => n + weights.get(name)!.data.length, 0)
-  rows.push({ scope, trainable, build, features, step })
+  const flops = trainingStepGraphs(config, { patch, batch: 1, scope }).step.flops()
+  rows.push({ scope, trainable, build, features, step, flops })
   await trainer.dispose()
 }
 
 const pad = (s: string, n: number) => s.padStart(n)
-console.log(`\n${'what'.padEnd(22)}${pad('trainable', 11)}${pad('build s', 9)}${pad('features s', 12)}${pad('step s', 9)}${pad('step/fwd', 10)}`)
-console.log(`${'forward (inference)'.padEnd(22)}${pad('-', 11)}${pad('-', 9)}${pad('-', 12)}${pad(forwardSeconds.toFixed(2), 9)}${pad('1.00', 10)}`)
+const gflop = (flops: number, seconds: number) => `${pad((flops / 1e9).toFixed(1), 8)}${pad((flops / 1e9 / seconds).toFixed(1), 9)}`
+console.log(`\n${'what'.padEnd(22)}${pad('trainable', 11)}${pad('build s', 9)}${pad('features s', 12)}${pad('step s', 9)}${pad('step/fwd', 10)}${pad('GFLOP', 8)}${pad('GFLOP/s', 9)}`)
+console.log(`${'forward (inference)'.padEnd(22)}${pad('-', 11)}${pad('-', 9)}${pad('-', 12)}${pad(forwardSeconds.toFixed(2), 9)}${pad('1.00', 10)}${gflop(forwardFlops, forwardSeconds)}`)
 for (const r of rows) {
   console.log(
-    `${`step: ${r.scope}`.padEnd(22)}${pad(`${(r.trainable / 1e6).toFixed(2)}M`, 11)}${pad(r.build.toFixed(1), 9)}${pad(r.features.toFixed(2), 12)}${pad(r.step.toFixed(2), 9)}${pad((r.step / forwardSeconds).toFixed(2), 10)}`,
+    `${`step: ${r.scope}`.padEnd(22)}${pad(`${(r.trainable / 1e6).toFixed(2)}M`, 11)}${pad(r.build.toFixed(1), 9)}${pad(r.features.toFixed(2), 12)}${pad(r.step.toFixed(2), 9)}${pad((r.step / forwardSeconds).toFixed(2), 10)}${gflop(r.flops, r.step)}`,
   )
 }
 const decoder = rows.find((r) => r.scope === 'decoder')

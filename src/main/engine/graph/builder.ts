@@ -123,6 +123,11 @@ export class Graph {
     return this.scopes.join('.')
   }
 
+  /** Floating-point operations of one run, from each op's estimate (ops.ts). */
+  flops(): number {
+    return this.nodes.reduce((sum, n) => sum + OPS[n.op].flops([...n.inputs], [...n.outputs], n.attrs), 0)
+  }
+
   /** Appends one op after inferring and checking its output shapes. */
   add(op: OpName, inputs: Value[], attrs: Attrs = {}): Value[] {
     const def = OPS[op]
