@@ -28,6 +28,7 @@ import { meshSegment } from './segment'
 import { exportCorrections, importCorrections } from './store/exchange'
 import { createProject, openProject, type Project } from './store/project'
 import { trainHandlers } from './train/handlers'
+import { recoverInterruptedRuns } from './train/job'
 import { activeModelFile } from './train/versions'
 
 /** Size and seed of the demo volume: a few seconds to make, about 14 µm³ of tissue. */
@@ -230,6 +231,7 @@ export class Engine {
   private async useProject(project: Project): Promise<ProjectInfo> {
     this.project?.close()
     this.project = project
+    recoverInterruptedRuns(project)
     project.onChange((change) => this.emit('project.changed', change))
     return project.info(await project.sources.check())
   }

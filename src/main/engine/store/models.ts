@@ -114,15 +114,27 @@ interface RunRow {
 export class TrainingLog {
   constructor(private readonly db: Database.Database) {}
 
-  start(settings: Record<string, unknown>, baseModelId?: number): TrainingRun {
+  /** owner: the process that runs it (host:pid), for interrupted(). */
+  start(settings: Record<string, unknown>, baseModelId?: number, owner?: string): TrainingRun {
     const id = writeTransaction(this.db, () =>
       Number(
         this.db
-          .prepare("INSERT INTO training_runs (base_model_id, settings, state, started_at) VALUES (?, ?, 'running', ?)")
-          .run(baseModelId ?? null, JSON.stringify(settings), Date.now()).lastInsertRowid,
+          .prepare("INSERT INTO training_runs (base_model_id, settings, state, started_at, owner) VALUES (?, ?, 'running', ?, ?)")
+          .run(baseModelId ?? null, JSON.stringify(settings), Date.now(), owner ?? null).lastInsertRowid,
       ),
     )
     return this.get(id)
+  }
+
+  /** Marks 'failed' the runs still 'running' whose owner `alive` says is gone; returns them. */
+  failInterrupted(alive: (owner: string | null) => boolean): TrainingRun[] {
+    const rows = this.db.prepare("SELECT id, owner FROM training_runs WHERE state = 'running'").all() as { id: number; owner: string | null }[]
+    const gone = rows.filter((r) => !alive(r.owner)).map((r) => r.id)
+    writeTransaction(this.db, () => {
+      const mark = this.db.prepare("UPDATE training_runs SET state = 'failed', metrics = ?, finished_at = ? WHERE id = ? AND state = 'running'")
+      for (const id of gone) mark.run(JSON.stringify({ interrupted: 1 }), Date.now(), id)
+    })
+    return gone.map((id) => this.get(id))
   }
 
   /** Appends loss points (one short transaction; call it every few steps). */

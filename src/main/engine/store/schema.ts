@@ -141,6 +141,11 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE UNIQUE INDEX model_versions_one_active ON model_versions (active) WHERE active = 1;
     `,
   },
+  {
+    version: 3,
+    summary: "a training run records the process running it (host:pid), so a run whose process died is found",
+    sql: `ALTER TABLE training_runs ADD COLUMN owner TEXT;`,
+  },
 ]
 
 export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1].version

@@ -6,10 +6,11 @@
  * step nothing changes which model is active, so a cancelled or failed run leaves it as it was
  * (and removes its partial files); the run itself is recorded with its loss curve and state.
  */
-import { rmSync } from 'node:fs'
+import { readdirSync, rmSync } from 'node:fs'
+import { hostname } from 'node:os'
 import { join } from 'node:path'
 import { CancelledError, StudioError } from '../../../shared/errors'
-import type { Vec3 } from '../../../shared/types'
+import type { TrainingRun, Vec3 } from '../../../shared/types'
 import type { Provider } from '../graph/lower'
 import { openVolume } from '../io/open'
 import type { VolumeSource } from '../io/volume'
@@ -80,6 +81,43 @@ export interface TrainResult {
   finalLoss: number
 }
 
+/** A run's periodic checkpoint, in the project's models/ folder. */
+const partialFile = (runId: number) => `run-${runId}.partial.safetensors`
+
+/** This process, as a training run's owner (host:pid). */
+const OWNER = `${hostname()}:${process.pid}`
+
+/** Whether the process that owns a run may still be running it (on another host: cannot tell, so yes). */
+function ownerAlive(owner: string | null): boolean {
+  if (owner === null) return false
+  const at = owner.lastIndexOf(':')
+  const pid = Number(owner.slice(at + 1))
+  if (owner.slice(0, at) !== hostname()) return true
+  if (pid === process.pid) return true
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM'
+  }
+}
+
+/**
+ * Runs left 'running' by a process that died (killed, crashed, power cut) are marked failed and
+ * their weight files removed. Their model was never recorded, so the previous version stays active.
+ */
+export function recoverInterruptedRuns(project: Project): TrainingRun[] {
+  const runs = project.training.failInterrupted(ownerAlive)
+  const recorded = new Set(project.models.list().map((v) => v.file))
+  const dir = join(project.dir, MODELS_DIR)
+  for (const run of runs) {
+    for (const file of readdirSync(dir)) {
+      if ((file === partialFile(run.id) || file.startsWith(`run-${run.id}-`)) && !recorded.has(file)) rmSync(join(dir, file), { force: true })
+    }
+  }
+  return runs
+}
+
 /** The files a run needs: the image and the fragments of the project's automatic segmentation. */
 export async function projectVolumes(project: Project): Promise<{ image: VolumeSource; fragments: VolumeSource }> {
   const raw = project.sources.list().find((s) => s.role === 'raw')
@@ -104,6 +142,7 @@ export interface TrainListener {
 }
 
 export async function trainOnCorrections(project: Project, settings: TrainSettings, ctx: JobContext, listener: TrainListener = {}): Promise<TrainResult> {
+  recoverInterruptedRuns(project)
   const base = activeVersion(project)
   const { image, fragments } = await projectVolumes(project)
   let trainer: Trainer | null = null
@@ -124,9 +163,9 @@ export async function trainOnCorrections(project: Project, settings: TrainSettin
     merges: data.train.filter((c) => c.kind === 'merge').length,
     splits: data.train.filter((c) => c.kind === 'split').length,
   }
-  const run = project.training.start({ ...settings, corrections }, base.id)
+  const run = project.training.start({ ...settings, corrections }, base.id, OWNER)
   listener.run?.(run.id)
-  const partial = join(project.dir, MODELS_DIR, `run-${run.id}.partial.safetensors`)
+  const partial = join(project.dir, MODELS_DIR, partialFile(run.id))
   const final = `run-${run.id}-${settings.scope}.safetensors`
   try {
     const region = await correctionsRegion(project, image, fragments, data.heldOut)
