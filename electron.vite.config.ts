@@ -7,13 +7,14 @@ export default defineConfig({
     build: {
       outDir: 'out/main',
       rollupOptions: {
-        // The Electron shell, the `tokenunify` CLI and the model thread share the engine chunks.
+        // The Electron shell, the `tokenunify` CLI and the model and training threads (engine/threads.ts) share the engine chunks.
         input: {
           index: resolve('src/main/index.ts'),
           cli: resolve('src/main/cli/index.ts'),
           'model-worker': resolve('src/main/engine/model/worker.ts'),
+          'train-worker': resolve('src/main/engine/train/worker.ts'),
         },
-        // Only for running the engine from its sources (model/offthread.ts); never in a build.
+        // Only for running the engine from its sources (engine/threads.ts); never in a build.
         external: ['esbuild'],
       },
     },

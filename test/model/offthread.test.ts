@@ -34,7 +34,7 @@ describe('a model on its own thread', () => {
     expect(out).toEqual(expected)
     // In-process, ONNX Runtime holds the thread for whole graph parts; here only copies do.
     expect(longest).toBeLessThan(perWindow / 4)
-    await expect(model.run(windows)).rejects.toThrow(/model thread .* ended/)
+    await expect(model.run(windows)).rejects.toThrow(/thread for model .* ended/)
   })
 
   it('reports a missing or unreadable checkpoint as the in-process loader does, naming the file', async () => {

@@ -46,7 +46,7 @@ afterAll(() => rmSync(out, { recursive: true, force: true }))
 describe('npm run package:dir', () => {
   it('packs the bundles and the package.json that points at them into app.asar', () => {
     const listed = new Set(listPackage(asar, { isPack: false }).map((p) => p.replace(/\\/g, '/')))
-    for (const f of ['/out/main/index.js', '/out/main/model-worker.js', '/out/preload/index.cjs', '/out/renderer/index.html', '/package.json']) {
+    for (const f of ['/out/main/index.js', '/out/main/model-worker.js', '/out/main/train-worker.js', '/out/preload/index.cjs', '/out/renderer/index.html', '/package.json']) {
       expect(listed, f).toContain(f)
     }
     const pkg = JSON.parse(extractFile(asar, 'package.json').toString()) as { name: string; main: string }

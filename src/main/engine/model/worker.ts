@@ -1,30 +1,16 @@
 /**
- * The model thread (entry of a worker_threads Worker; offthread.ts starts and talks to it): loads
- * one checkpoint and runs windows through it. onnxruntime-node runs a session synchronously, so
- * running it here keeps the engine's own thread free for the UI's calls while a model works.
+ * The model thread (threads.ts): loads one checkpoint and runs windows through it, so that
+ * inference does not hold the engine's thread (offthread.ts is the engine's end).
  */
-import { parentPort, workerData } from 'node:worker_threads'
-import { serializeError } from '../../../shared/errors'
+import { serveThread } from '../threads'
 import { loadModel, type ModelOptions } from './runnable'
-import type { ModelThreadReply, ModelThreadRequest } from './offthread'
 
-const port = parentPort!
-const { path, options } = workerData as { path: string; options: ModelOptions }
-
-try {
+serveThread(async ({ path, options }: { path: string; options: ModelOptions }) => {
   const model = await loadModel(path, options)
   const { info, provider, passedOver, patch, batch, scan } = model
-  port.on('message', (request: ModelThreadRequest) => {
-    if (request.type === 'dispose') {
-      void model.dispose().finally(() => process.exit(0))
-      return
-    }
-    model.run(request.windows).then(
-      (out) => port.postMessage({ type: 'result', id: request.id, out } satisfies ModelThreadReply),
-      (err: unknown) => port.postMessage({ type: 'error', id: request.id, error: serializeError(err) } satisfies ModelThreadReply),
-    )
-  })
-  port.postMessage({ type: 'ready', info, provider, passedOver, patch, batch, scan } satisfies ModelThreadReply)
-} catch (err) {
-  port.postMessage({ type: 'failed', error: serializeError(err) } satisfies ModelThreadReply)
-}
+  return {
+    ready: { info, provider, passedOver, patch, batch, scan },
+    handlers: { run: (windows: Float32Array) => model.run(windows) },
+    close: () => model.dispose(),
+  }
+})

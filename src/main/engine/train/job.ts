@@ -25,7 +25,7 @@ import { seededRandom } from '../random'
 import { CorrectionData } from './corrections'
 import { calibrateThreshold, correctionsRegion, scoreModel, THRESHOLD_CANDIDATES, withinVoxels, type HeldOutMetrics } from './evaluate'
 import type { Scope } from './graphs'
-import { Trainer, type PreparedSample } from './trainer'
+import { ThreadTrainer, type SampleHandle } from './offthread'
 import { activeVersion, saveWeights, versionFile } from './versions'
 
 export interface TrainSettings {
@@ -145,7 +145,7 @@ export async function trainOnCorrections(project: Project, settings: TrainSettin
   recoverInterruptedRuns(project)
   const base = activeVersion(project)
   const { image, fragments } = await projectVolumes(project)
-  let trainer: Trainer | null = null
+  let trainer: ThreadTrainer | null = null
   let data: CorrectionData
   try {
     ctx.progress(0, 'reading corrections')
@@ -177,12 +177,12 @@ export async function trainOnCorrections(project: Project, settings: TrainSettin
     const start = await loadCheckpoint(versionFile(project, base))
     // A fine-tuned version segments at its parent's calibrated threshold.
     const threshold = modelThreshold(start.meta.metadata)
-    trainer = await Trainer.create({ config: start.config, weights: start.weights, scope: settings.scope, patch: settings.patch, provider: settings.provider, threads: settings.threads })
+    trainer = await ThreadTrainer.create({ config: start.config, weights: start.weights, scope: settings.scope, patch: settings.patch, provider: settings.provider, threads: settings.threads })
     const random = seededRandom(settings.seed + 1)
     // Scopes with a frozen part reuse a pool of prepared crops; training everything draws fresh ones.
-    const pool: PreparedSample[] = []
+    const pool: SampleHandle[] = []
     const poolSize = settings.scope === 'all' ? 0 : Math.min(settings.pool, settings.steps)
-    const next = async (step: number): Promise<PreparedSample> => {
+    const next = async (step: number): Promise<SampleHandle> => {
       if (poolSize === 0) return trainer!.prepare(await data.sample(settings.patch, random))
       if (pool.length < poolSize) {
         ctx.progress(0.02 + (0.08 * pool.length) / poolSize, `preparing crop ${pool.length + 1} of ${poolSize}`)
@@ -199,7 +199,9 @@ export async function trainOnCorrections(project: Project, settings: TrainSettin
     for (let step = 1; step <= settings.steps; step++) {
       ctx.throwIfCancelled()
       const lr = settings.minLr + 0.5 * (settings.lr - settings.minLr) * (1 + Math.cos((Math.PI * (step - 1)) / settings.steps))
-      loss = await trainer.train([await next(step)], lr)
+      const sample = await next(step)
+      loss = await trainer.train([sample], lr)
+      if (poolSize === 0) await trainer.release([sample])
       losses.push({ step, loss, time: Date.now() })
       const elapsed = (performance.now() - began) / 1000
       const etaSeconds = (elapsed / step) * (settings.steps - step)
@@ -207,14 +209,12 @@ export async function trainOnCorrections(project: Project, settings: TrainSettin
       ctx.progress(0.1 + (0.8 * step) / settings.steps, `step ${step}/${settings.steps}, loss ${loss.toFixed(4)}`)
       if (losses.length >= 10 || step === settings.steps) project.training.appendLoss(run.id, losses.splice(0))
       if (step % settings.checkpointEvery === 0 && step < settings.steps) {
-        await saveWeights(partial, start.config, trainer.weights(), { description: `checkpoint of training run ${run.id} at step ${step}`, threshold })
+        await saveWeights(partial, start.config, await trainer.weights(), { description: `checkpoint of training run ${run.id} at step ${step}`, threshold })
       }
-      // Let progress events and other calls through between steps (ONNX Runtime blocks while it runs).
-      await new Promise((resolve) => setImmediate(resolve))
     }
 
     const file = join(project.dir, MODELS_DIR, final)
-    const trained = trainer.weights()
+    const trained = await trainer.weights()
     const description = `fine-tuned on the corrections of ${project.dir}: run ${run.id}, ${settings.scope} scope, ${settings.steps} steps`
     await saveWeights(file, start.config, trained, { description, threshold })
     await trainer.dispose()
