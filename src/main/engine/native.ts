@@ -3,6 +3,7 @@ import { createRequire } from 'node:module'
 import { existsSync } from 'node:fs'
 import { appPaths } from './paths'
 import { StudioError } from '../../shared/errors'
+import type { RegionGraph } from './segment/graph'
 
 export interface NativeAddon {
   /** Counts of values in [min, max] over `bins` equal bins, on a worker thread. */
@@ -63,17 +64,7 @@ export interface NativeAddon {
     affinities: Float32Array | Uint8Array,
     shape: [number, number, number],
     box?: number[],
-  ): Promise<{
-    ids: Uint32Array | BigUint64Array
-    voxels: Float64Array
-    u: Uint32Array
-    v: Uint32Array
-    contacts: Uint32Array
-    meanAffinity: Float32Array
-    medianAffinity: Float32Array
-    binOffsets: Float64Array
-    bins: Uint8Array
-  }>
+  ): Promise<RegionGraph>
   /** Every merge of hierarchical agglomeration, in order: node indices a, b and the score. */
   agglomerate(
     nodes: number,
