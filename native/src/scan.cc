@@ -96,15 +96,8 @@ void RunScan(const ScanArgs& s, Isa isa) {
   std::vector<float> bt(L * N), ct(L * N);
   std::vector<float> softplus(s.delta_softplus ? L : 0);
   for (size_t b = 0; b < d.batch; ++b) {
-    // B and C of this item as (L, N), so each token's states are contiguous.
-    const float* bsrc = s.Bm + b * N * L;
-    const float* csrc = s.Cm + b * N * L;
-    for (size_t n = 0; n < N; ++n) {
-      for (size_t t = 0; t < L; ++t) {
-        bt[t * N + n] = bsrc[n * L + t];
-        ct[t * N + n] = csrc[n * L + t];
-      }
-    }
+    scan_call::Transpose(s.Bm + b * N * L, N, L, bt.data());
+    scan_call::Transpose(s.Cm + b * N * L, N, L, ct.data());
     for (size_t ch = s.d0; ch < s.d1; ++ch) {
       const size_t off = (b * d.channels + ch) * L;
       const float* a = s.A + ch * N;

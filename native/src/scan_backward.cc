@@ -165,14 +165,8 @@ void RunBackward(const BackwardArgs& s, Isa isa) {
   const size_t L = d.tokens, N = d.state;
   std::vector<float> bt(L * N), ct(L * N), dbt(L * N), dct(L * N), h(L * N), row(N);
   for (size_t b = 0; b < d.batch; ++b) {
-    const float* bsrc = s.Bm + b * N * L;
-    const float* csrc = s.Cm + b * N * L;
-    for (size_t n = 0; n < N; ++n) {
-      for (size_t t = 0; t < L; ++t) {
-        bt[t * N + n] = bsrc[n * L + t];
-        ct[t * N + n] = csrc[n * L + t];
-      }
-    }
+    scan_call::Transpose(s.Bm + b * N * L, N, L, bt.data());
+    scan_call::Transpose(s.Cm + b * N * L, N, L, ct.data());
     std::fill(dbt.begin(), dbt.end(), 0.0f);
     std::fill(dct.begin(), dct.end(), 0.0f);
     for (size_t ch = s.d0; ch < s.d1; ++ch) {
@@ -190,14 +184,8 @@ void RunBackward(const BackwardArgs& s, Isa isa) {
       float* da = s.dA + ch * N;
       for (size_t n = 0; n < N; ++n) da[n] = (b == 0 ? 0.0f : da[n]) + row[n];
     }
-    float* db = s.dB + b * N * L;
-    float* dc = s.dC + b * N * L;
-    for (size_t n = 0; n < N; ++n) {
-      for (size_t t = 0; t < L; ++t) {
-        db[n * L + t] = dbt[t * N + n];
-        dc[n * L + t] = dct[t * N + n];
-      }
-    }
+    scan_call::Transpose(dbt.data(), L, N, s.dB + b * N * L);
+    scan_call::Transpose(dct.data(), L, N, s.dC + b * N * L);
   }
 }
 

@@ -36,6 +36,14 @@ inline const char* IsaName(Isa isa) {
   }
 }
 
+// src (rows, cols) -> dst (cols, rows). The kernels read B and C token-major, (L, N), each token's
+// N states contiguous; the graph holds them as (N, L).
+inline void Transpose(const float* src, size_t rows, size_t cols, float* dst) {
+  for (size_t r = 0; r < rows; ++r) {
+    for (size_t c = 0; c < cols; ++c) dst[c * rows + r] = src[r * cols + c];
+  }
+}
+
 // A parsed call: the arrays' data in argument order, the dims and the channel range.
 struct Call {
   std::vector<float*> arrays;
