@@ -5,16 +5,13 @@ import { afterAll, describe, expect, it } from 'vitest'
 import type { ApiEvents } from '../../src/shared/api'
 import { createEngine } from '../../src/main/engine/api'
 import { loadCheckpoint } from '../../src/main/engine/model/checkpoint'
-import { removeTempDirs, syntheticProject, tempDir } from './helpers'
+import { removeTempDirs, reviewedProjectDir } from './helpers'
 
 afterAll(removeTempDirs)
 
 describe('train API', () => {
   it('start -> live loss events -> finished; versions, activate, rollback, export as safetensors and ONNX', { timeout: 300_000 }, async () => {
-    const dir = join(tempDir(), 'p')
-    const t = await syntheticProject(dir, { shape: [16, 96, 96], seed: 6 })
-    t.project.review([...new Set(t.labels)].slice(0, 4).filter((c) => t.project.fragmentsOf(c).length > 0))
-    t.project.close()
+    const dir = await reviewedProjectDir(6, 4)
     const engine = createEngine({ mode: 'cli' })
     try {
       await engine.call('project.open', { dir })

@@ -1,7 +1,7 @@
 import { spawnSync } from 'node:child_process'
 import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
-import { removeTempDirs, syntheticProject, tempDir } from './helpers'
+import { removeTempDirs, reviewedProjectDir } from './helpers'
 
 const BIN = join(import.meta.dirname, '../../bin/tokenunify.js')
 const run = (...args: string[]) => spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', timeout: 300_000 })
@@ -10,10 +10,7 @@ afterAll(removeTempDirs)
 
 describe('tokenunify train (built CLI)', () => {
   it('fine-tunes a project and prints the new active version', { timeout: 300_000 }, async () => {
-    const dir = join(tempDir(), 'p')
-    const t = await syntheticProject(dir, { shape: [16, 96, 96], seed: 8 })
-    t.project.review([...new Set(t.labels)].slice(0, 3).filter((c) => t.project.fragmentsOf(c).length > 0))
-    t.project.close()
+    const dir = await reviewedProjectDir(8, 3)
     const r = run('train', '--project', dir, '--scope', 'head', '--steps', '2', '--held-out', '0', '--patch', '16,80,80')
     expect(r.stderr).toMatch(/step 2\/2 loss \d/)
     expect(r.stdout).toMatch(/held-out before: no held-out segments/)

@@ -103,3 +103,12 @@ export function cellSizes(labels: Uint32Array): Map<number, number> {
   for (const c of labels) sizes.set(c, (sizes.get(c) ?? 0) + 1)
   return sizes
 }
+
+/** A closed synthetic project (16x96x96) with its first `reviewed` cells reviewed; returns its folder. */
+export async function reviewedProjectDir(seed: number, reviewed: number): Promise<string> {
+  const dir = join(tempDir(), 'p')
+  const t = await syntheticProject(dir, { shape: [16, 96, 96], seed })
+  t.project.review([...new Set(t.labels)].slice(0, reviewed).filter((c) => t.project.fragmentsOf(c).length > 0))
+  t.project.close()
+  return dir
+}

@@ -6,7 +6,7 @@ import { afterAll, describe, expect, it } from 'vitest'
 import { createEngine } from '../../src/main/engine/api'
 import { MODELS_DIR, openProject } from '../../src/main/engine/store/project'
 import { recoverInterruptedRuns } from '../../src/main/engine/train/job'
-import { removeTempDirs, syntheticProject, tempDir } from './helpers'
+import { removeTempDirs, reviewedProjectDir, syntheticProject, tempDir } from './helpers'
 
 const BIN = join(import.meta.dirname, '../../bin/tokenunify.js')
 
@@ -14,10 +14,7 @@ afterAll(removeTempDirs)
 
 describe('a training process that dies', () => {
   it('leaves the previous model active; opening the project marks the run failed and removes its weight files', { timeout: 300_000 }, async () => {
-    const dir = join(tempDir(), 'p')
-    const t = await syntheticProject(dir, { shape: [16, 96, 96], seed: 8 })
-    t.project.review([...new Set(t.labels)].slice(0, 3).filter((c) => t.project.fragmentsOf(c).length > 0))
-    t.project.close()
+    const dir = await reviewedProjectDir(8, 3)
     // Killed (SIGKILL: no cleanup runs) after its first periodic checkpoint (every 50 steps).
     const child = spawn(process.execPath, [BIN, 'train', '--project', dir, '--scope', 'head', '--steps', '100000', '--held-out', '0', '--patch', '16,80,80'], { stdio: ['ignore', 'ignore', 'pipe'] })
     let stderr = ''
