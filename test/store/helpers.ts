@@ -1,24 +1,14 @@
 /** Temporary project folders and small projects for the store tests. */
 import { createHash } from 'node:crypto'
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { readdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import type { Vec3 } from '../../src/shared/types'
 import { createProject, type Project } from '../../src/main/engine/store/project'
+import { tempDirs } from '../temp-dirs'
 
 export const REPO = join(import.meta.dirname, '../..')
 
-const made: string[] = []
-
-export function tempDir(): string {
-  const dir = mkdtempSync(join(tmpdir(), 'tu-store-'))
-  made.push(dir)
-  return dir
-}
-
-export function removeTempDirs(): void {
-  for (const dir of made.splice(0)) rmSync(dir, { recursive: true, force: true })
-}
+export const { tempDir, removeTempDirs } = tempDirs('tu-store-')
 
 export interface ProjectSpec {
   fragments: number

@@ -3,26 +3,15 @@
  * truth, fragments that cut every cell in two along x, and a base segmentation with known errors
  * (false merges and false splits) for the tests to correct.
  */
-import { mkdtempSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { Vec3 } from '../../src/shared/types'
 import { writeNpy } from '../../src/main/engine/io/npy'
 import { syntheticVolume } from '../../src/main/engine/io/synthetic'
 import { writeVolume } from '../../src/main/engine/io/write'
 import { CACHE_DIR, createProject, type Project } from '../../src/main/engine/store/project'
+import { tempDirs } from '../temp-dirs'
 
-const made: string[] = []
-
-export function tempDir(): string {
-  const dir = mkdtempSync(join(tmpdir(), 'tu-train-'))
-  made.push(dir)
-  return dir
-}
-
-export function removeTempDirs(): void {
-  for (const dir of made.splice(0)) rmSync(dir, { recursive: true, force: true })
-}
+export const { tempDir, removeTempDirs } = tempDirs('tu-train-')
 
 export interface TestProject {
   project: Project
