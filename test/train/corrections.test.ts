@@ -10,6 +10,18 @@ import { removeTempDirs, syntheticProject, tempDir } from './helpers'
 afterAll(removeTempDirs)
 
 const PATCH: Vec3 = [16, 48, 48]
+const [Z, Y, X] = PATCH
+const n = Z * Y * X
+/** Flat distance to a voxel's predecessor along z, y, x. */
+const steps = [Y * X, X, 1]
+/** Whether crop voxel i is in the first plane along axis c (its affinity has no predecessor). */
+const first = (i: number, c: number) => [Math.floor(i / (Y * X)), Math.floor(i / X) % Y, i % X][c] === 0
+
+/** The cell an intensity of the 'labels' image names (cells spread over 0.3..0.7). */
+function cellOfIntensity(labels: Uint32Array): (v: number) => number {
+  const cells = labels.reduce((m, v) => Math.max(m, v), 0)
+  return (v) => Math.round(((v - 0.3) * cells) / 0.4)
+}
 
 async function correctedProject() {
   const t = await syntheticProject(join(tempDir(), 'p'), { shape: [16, 96, 96], seed: 3, image: 'labels' })
@@ -50,14 +62,9 @@ describe('training data from corrections', () => {
     const { image, fragments } = await projectVolumes(t.project)
     try {
       const data = await CorrectionData.open(t.project, image, fragments, { heldOutShare: 0.25, seed: 1 })
-      const cells = t.labels.reduce((m, v) => Math.max(m, v), 0)
-      const cellOf = (v: number) => Math.round(((v - 0.3) * cells) / 0.4)
+      const cellOf = cellOfIntensity(t.labels)
       const heldCells = new Set(data.heldOut.map((c) => c.segment))
       const random = seededRandom(5)
-      const [Z, Y, X] = PATCH
-      const n = Z * Y * X
-      const steps = [Y * X, X, 1]
-      const first = (i: number, c: number) => [Math.floor(i / (Y * X)), Math.floor(i / X) % Y, i % X][c] === 0
       let checked = 0
       let ones = 0
       let wrong = 0
@@ -102,12 +109,7 @@ describe('training data from corrections', () => {
     const { image, fragments } = await projectVolumes(t.project)
     try {
       const data = await CorrectionData.open(t.project, image, fragments, { heldOutShare: 0.25, seed: 1 })
-      const cells = t.labels.reduce((m, v) => Math.max(m, v), 0)
-      const cellOf = (v: number) => Math.round(((v - 0.3) * cells) / 0.4)
-      const [Z, Y, X] = PATCH
-      const n = Z * Y * X
-      const steps = [Y * X, X, 1]
-      const first = (i: number, c: number) => [Math.floor(i / (Y * X)), Math.floor(i / X) % Y, i % X][c] === 0
+      const cellOf = cellOfIntensity(t.labels)
       for (const kind of ['merge', 'split'] as const) {
         const correction = data.train.find((c) => c.kind === kind)!
         const involved = [t.mergedCell, ...t.splitCells]
